@@ -1,0 +1,29 @@
+"""dropoutlib: dropout, its statistics, and the experiments of the book.
+
+Pure functions, key first, in the style of ``jax.random``. ``rate`` is always
+the DROP probability ``p``; ``q = 1 - p`` is the keep probability.
+"""
+
+from dropoutlib.binomial import (
+    dropped_count_cdf,
+    dropped_count_interval,
+    dropped_count_logpmf,
+    dropped_count_pmf,
+)
+from dropoutlib.dropout import dropout
+from dropoutlib.masks import bernoulli_mask
+from dropoutlib.moments import dropout_moments, variance_z_score, z_score
+
+__all__ = [
+    "bernoulli_mask",
+    "dropout",
+    "dropout_moments",
+    "dropped_count_cdf",
+    "dropped_count_interval",
+    "dropped_count_logpmf",
+    "dropped_count_pmf",
+    "variance_z_score",
+    "z_score",
+]
+
+__version__ = "0.1.0"

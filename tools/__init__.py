@@ -1,0 +1,1 @@
+"""Maintenance tools for the book: notebook refresh, environment setup, test helpers."""
