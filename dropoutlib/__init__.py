@@ -5,10 +5,13 @@ the DROP probability ``p``; ``q = 1 - p`` is the keep probability.
 """
 
 from dropoutlib.binomial import (
+    chernoff_bound,
     dropped_count_cdf,
+    dropped_count_chisquare,
     dropped_count_interval,
     dropped_count_logpmf,
     dropped_count_pmf,
+    dropped_fraction_tail,
 )
 from dropoutlib.dropout import dropout
 from dropoutlib.masks import bernoulli_mask
@@ -16,12 +19,15 @@ from dropoutlib.moments import dropout_moments, variance_z_score, z_score
 
 __all__ = [
     "bernoulli_mask",
+    "chernoff_bound",
     "dropout",
     "dropout_moments",
     "dropped_count_cdf",
+    "dropped_count_chisquare",
     "dropped_count_interval",
     "dropped_count_logpmf",
     "dropped_count_pmf",
+    "dropped_fraction_tail",
     "variance_z_score",
     "z_score",
 ]

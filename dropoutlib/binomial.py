@@ -148,3 +148,92 @@ def dropped_count_interval(n: int, rate: float, confidence: float = 0.95) -> tup
     lo = int(np.searchsorted(cdf, (1.0 - confidence) / 2 - tolerance, side="left"))
     hi = int(np.searchsorted(cdf, (1.0 + confidence) / 2 - tolerance, side="left"))
     return lo, min(hi, _check_count(n))
+
+
+def dropped_count_chisquare(counts: np.ndarray, n: int, rate: float, min_expected: float = 5.0) -> tuple[float, int, float]:
+    """Pearson's chi-square goodness-of-fit of sampled counts to ``Binomial(n, rate)``.
+
+    ``counts`` are observed numbers of dropped units, one per sampled mask.
+    Adjacent values of ``k`` are pooled, from the left, until each group's
+    expected frequency reaches ``min_expected`` (the usual validity rule of
+    the chi-square approximation); a short remainder joins the last group.
+    Then
+
+    .. math:: X^2 = \\sum_{g} \\frac{(O_g - E_g)^2}{E_g}, \\qquad
+              \\text{dof} = \\#\\text{groups} - 1,
+
+    and the p-value is ``P(chi2_dof >= X^2)``.
+
+    Returns:
+      ``(statistic, dof, p_value)`` as plain Python numbers.
+    """
+    from scipy.stats import chi2
+
+    n = _check_count(n)
+    counts = np.asarray(counts)
+    if counts.size == 0:
+        raise ValueError("counts is empty: the goodness-of-fit test needs at least one sampled count")
+    if not np.issubdtype(counts.dtype, np.integer) or counts.min() < 0 or counts.max() > n:
+        raise ValueError(f"counts must be integers in [0, {n}], got values in [{counts.min()}, {counts.max()}]")
+    observed = np.bincount(counts.ravel(), minlength=n + 1).astype(np.float64)
+    expected = counts.size * dropped_count_pmf(n, rate)
+
+    group_of = np.empty(n + 1, dtype=np.int64)
+    group, running = 0, 0.0
+    for k in range(n + 1):
+        group_of[k] = group
+        running += expected[k]
+        if running >= min_expected and k < n:
+            group, running = group + 1, 0.0
+    if running < min_expected and group > 0:  # the last group came up short: merge it left
+        group_of[group_of == group] = group - 1
+    obs_g = np.bincount(group_of, weights=observed)
+    exp_g = np.bincount(group_of, weights=expected)
+    statistic = float(np.sum((obs_g - exp_g) ** 2 / exp_g))
+    dof = int(obs_g.size - 1)
+    if dof < 1:
+        raise ValueError(f"too few samples ({counts.size}) for a chi-square test at min_expected={min_expected}")
+    return statistic, dof, float(chi2.sf(statistic, dof))
+
+
+def dropped_fraction_tail(n: int, rate: float, t: float) -> float:
+    """Exact ``P(|Y/n - p| >= t)``: the chance that the dropped fraction misses ``p`` by ``t`` or more."""
+    n = _check_count(n)
+    check_probability(rate, "rate")
+    if not t > 0:
+        raise ValueError(f"t must be positive, got {t!r}")
+    k = np.arange(n + 1)
+    # A relative slack of 1e-12 makes k/n exactly at p +- t count as a deviation of t.
+    far = np.abs(k / n - float(rate)) >= t * (1 - 1e-12)
+    return float(np.sum(dropped_count_pmf(n, rate)[far]))
+
+
+def chernoff_bound(n: int, rate: float, t: float) -> float:
+    """Chernoff bound on ``P(|Y/n - p| >= t)`` for ``Y ~ Binomial(n, p)``.
+
+    .. math:: P(|Y/n - p| \\ge t) \\le e^{-n\\,D(p+t \\,\\|\\, p)} + e^{-n\\,D(p-t \\,\\|\\, p)},
+
+    with ``D(a || p) = a log(a/p) + (1-a) log((1-a)/(1-p))`` the
+    Kullback-Leibler divergence between Bernoulli(a) and Bernoulli(p); a side
+    whose ``p +- t`` leaves [0, 1] contributes nothing. It is never looser
+    than Hoeffding's ``2 exp(-2 n t^2)``, since ``D(p+t || p) >= 2 t^2``.
+    """
+    n = _check_count(n)
+    check_probability(rate, "rate")
+    if not t > 0:
+        raise ValueError(f"t must be positive, got {t!r}")
+    p = float(rate)
+
+    def divergence(a: float) -> float:
+        terms = 0.0
+        if a > 0:
+            terms += a * math.log(a / p) if p > 0 else math.inf
+        if a < 1:
+            terms += (1 - a) * math.log((1 - a) / (1 - p)) if p < 1 else math.inf
+        return terms
+
+    total = 0.0
+    for a in (p + t, p - t):
+        if 0.0 <= a <= 1.0:
+            total += math.exp(-n * divergence(a))
+    return min(total, 1.0)

@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from dropoutlib import dropped_count_cdf, dropped_count_interval, dropped_count_logpmf, dropped_count_pmf
+from dropoutlib import (
+    chernoff_bound,
+    dropped_count_cdf,
+    dropped_count_chisquare,
+    dropped_count_interval,
+    dropped_count_logpmf,
+    dropped_count_pmf,
+    dropped_fraction_tail,
+)
 
 CASES = [(1, 0.5), (10, 0.3), (64, 0.05), (1024, 0.5), (1024, 0.9), (5000, 1e-4), (100_000, 0.1), (7, 0.999)]
 
@@ -83,3 +91,69 @@ def test_bad_n_raises_naming_it(n):
 def test_bad_rate_raises_naming_it(rate):
     with pytest.raises(ValueError, match=repr(rate).replace(".", r"\.")):
         dropped_count_pmf(10, rate)
+
+
+# ---------------------------------------------------------------- goodness of fit
+def _grouped_like_ours(counts, n, rate, min_expected=5.0):
+    """The same pooling rule, written independently with scipy's pmf, so the
+    statistic can be cross-checked with scipy.stats.chisquare."""
+    observed = np.bincount(counts, minlength=n + 1).astype(float)
+    expected = counts.size * stats.binom.pmf(np.arange(n + 1), n, rate)
+    groups_o, groups_e, acc_o, acc_e = [], [], 0.0, 0.0
+    for o, e in zip(observed, expected):
+        acc_o += o
+        acc_e += e
+        if acc_e >= min_expected:
+            groups_o.append(acc_o)
+            groups_e.append(acc_e)
+            acc_o = acc_e = 0.0
+    groups_o[-1] += acc_o
+    groups_e[-1] += acc_e
+    return np.array(groups_o), np.array(groups_e)
+
+
+@pytest.mark.parametrize("n,rate", [(1024, 0.5), (1024, 0.1), (50, 0.9)])
+def test_chisquare_matches_scipy_on_the_same_groups(n, rate):
+    counts = np.random.default_rng(0).binomial(n, rate, size=20_000)
+    stat, dof, pvalue = dropped_count_chisquare(counts, n, rate)
+    obs, exp = _grouped_like_ours(counts, n, rate)
+    reference = stats.chisquare(obs, exp)
+    assert dof == obs.size - 1
+    assert stat == pytest.approx(reference.statistic, rel=1e-9)
+    assert pvalue == pytest.approx(reference.pvalue, rel=1e-6)
+    assert pvalue > 1e-4  # correct samples: a p-value this small has odds 1e-4
+
+
+def test_chisquare_detects_a_wrong_rate():
+    counts = np.random.default_rng(1).binomial(1024, 0.52, size=20_000)
+    assert dropped_count_chisquare(counts, 1024, 0.5)[2] < 1e-10
+
+
+@pytest.mark.parametrize("bad", [np.array([], dtype=int), np.array([0, 11]), np.array([0.5, 1.0])])
+def test_chisquare_rejects_bad_counts(bad):
+    with pytest.raises(ValueError, match="counts"):
+        dropped_count_chisquare(bad, 10, 0.5)
+
+
+# ---------------------------------------------------------------- tails
+@pytest.mark.parametrize("n,rate,t", [(1024, 0.5, 0.02), (1024, 0.1, 0.03), (200, 0.3, 0.1)])
+def test_tail_matches_scipy(n, rate, t):
+    upper = stats.binom.sf(np.ceil(n * (rate + t) - 1e-9) - 1, n, rate)
+    lower = stats.binom.cdf(np.floor(n * (rate - t) + 1e-9), n, rate) if rate - t >= 0 else 0.0
+    assert dropped_fraction_tail(n, rate, t) == pytest.approx(upper + lower, rel=1e-9)
+
+
+@pytest.mark.parametrize("n", [16, 256, 1024, 65536])
+@pytest.mark.parametrize("rate", [0.1, 0.5, 0.8])
+@pytest.mark.parametrize("t", [0.01, 0.05, 0.15])
+def test_chernoff_bounds_the_exact_tail_and_beats_hoeffding(n, rate, t):
+    exact = dropped_fraction_tail(n, rate, t)
+    bound = chernoff_bound(n, rate, t)
+    assert exact <= bound + 1e-15
+    assert bound <= min(1.0, 2 * np.exp(-2 * n * t * t)) + 1e-15
+
+
+def test_tail_and_bound_reject_bad_t():
+    for function in (lambda: dropped_fraction_tail(10, 0.5, 0.0), lambda: chernoff_bound(10, 0.5, -1.0)):
+        with pytest.raises(ValueError, match="t must be positive"):
+            function()
