@@ -18,6 +18,7 @@ major framework implements it and why it is the default here.
 
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 import jax
@@ -25,7 +26,10 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from dropoutlib._checks import check_probability, is_traced, normalize_axes
+from dropoutlib.hashmask import hash_mask
 from dropoutlib.masks import bernoulli_mask
+
+IMPLS = ("bernoulli", "hash")
 
 
 def dropout(
@@ -36,6 +40,7 @@ def dropout(
     inverted: bool = True,
     train: bool = True,
     broadcast_dims: int | Sequence[int] = (),
+    impl: str = "bernoulli",
 ) -> jax.Array:
     """Apply dropout with drop probability ``rate`` to ``x``.
 
@@ -67,10 +72,18 @@ def dropout(
         spatial dropout: for an ``(N, H, W, C)`` batch, ``broadcast_dims=(1, 2)``
         drops whole channels. The number of independent mask entries, not the
         number of elements, then sets how much the dropped fraction fluctuates.
+      impl: how the mask is drawn. ``"bernoulli"`` uses
+        ``jax.random.bernoulli`` (the reference). ``"hash"`` computes each mask
+        entry from (key, element index) with a counter-based hash
+        (:mod:`dropoutlib.hashmask`): it fuses into one elementwise kernel,
+        and its backward pass recomputes the mask from the key instead of
+        storing it. Both give the same distribution, not the same mask.
 
     Returns:
       An array with the shape and dtype of ``x``.
     """
+    if impl not in IMPLS:
+        raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
     x = jnp.asarray(x)
     if not jnp.issubdtype(x.dtype, jnp.floating):
         raise TypeError(f"dropout needs a floating-point x, got dtype {x.dtype}")
@@ -92,6 +105,8 @@ def dropout(
         # 1 - p in double precision: in float32, q = 1 - 0.999 is off by 5e-5.
         keep_prob = jnp.asarray(1.0 - float(rate))
     mask_shape = tuple(1 if axis in axes else size for axis, size in enumerate(x.shape))
+    if impl == "hash":
+        return _hash_dropout(key, x, keep_prob, mask_shape, inverted)
     mask = jnp.broadcast_to(bernoulli_mask(key, keep_prob, mask_shape), x.shape)
     if not inverted:
         return jnp.where(mask, x, jnp.zeros((), x.dtype))
@@ -100,3 +115,46 @@ def dropout(
     # 0 instead of 0 * inf = NaN (the bug Flax once had).
     safe_keep = jnp.where(keep_prob > 0, keep_prob, 1.0).astype(x.dtype)
     return jnp.where(mask, x / safe_keep, jnp.zeros((), x.dtype))
+
+
+def _apply_hash_mask(key, x, keep_prob, mask_shape, inverted):
+    mask = jnp.broadcast_to(hash_mask(key, keep_prob, mask_shape), x.shape)
+    if not inverted:
+        return jnp.where(mask, x, jnp.zeros((), x.dtype))
+    # Multiply by 1/q, computed once, in at least float32: a vector division
+    # per element costs a CPU about 15% of a copy's time, a multiply nothing.
+    compute = jnp.promote_types(x.dtype, jnp.float32)
+    scale = 1.0 / jnp.where(keep_prob > 0, keep_prob, 1.0).astype(compute)
+    return jnp.where(mask, (x.astype(compute) * scale).astype(x.dtype), jnp.zeros((), x.dtype))
+
+
+# The mask is a pure function of (key, index), so the backward pass can
+# rebuild it: the residuals are the key and q, a few bytes, instead of a mask
+# of one byte (or more) per element. The cotangent of x is the same masked
+# scaling applied to the incoming cotangent.
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
+def _hash_dropout(key, x, keep_prob, mask_shape, inverted):
+    return _apply_hash_mask(key, x, keep_prob, mask_shape, inverted)
+
+
+def _hash_dropout_fwd(key, x, keep_prob, mask_shape, inverted):
+    y = _apply_hash_mask(key.value, x.value, keep_prob.value, mask_shape, inverted)
+    # Only a derivative with respect to the rate needs the output (d y / d q =
+    # -y / q for inverted dropout, 0 for direct); keep it only then.
+    keep_output = keep_prob.perturbed and inverted
+    return y, (key.value, keep_prob.value, y if keep_output else None)
+
+
+def _hash_dropout_bwd(mask_shape, inverted, residuals, g):
+    key, keep_prob, y = residuals
+    if isinstance(g, jax.custom_derivatives.SymbolicZero):
+        return None, None, None
+    g_x = _apply_hash_mask(key, g, keep_prob, mask_shape, inverted)
+    g_keep = None
+    if y is not None:
+        safe_keep = jnp.where(keep_prob > 0, keep_prob, 1.0)
+        g_keep = (-jnp.sum(g.astype(jnp.float32) * y.astype(jnp.float32)) / safe_keep).astype(keep_prob.dtype)
+    return None, g_x, g_keep
+
+
+_hash_dropout.defvjp(_hash_dropout_fwd, _hash_dropout_bwd, symbolic_zeros=True)
