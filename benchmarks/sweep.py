@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--hidden", type=int, nargs="+", default=[64])
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--impl", default="bernoulli", choices=["bernoulli", "hash"])
+    parser.add_argument("--impl", default="hash", choices=["bernoulli", "hash"])
     args = parser.parse_args()
 
     data = dl.load_digits(seed=0)

@@ -49,7 +49,7 @@ def mlp_forward(
     inverted: bool = True,
     train: bool = False,
     activation: str = "relu",
-    impl: str = "bernoulli",
+    impl: str = "hash",
 ) -> tuple[jax.Array, list[jax.Array]]:
     """Logits and the list of hidden activations ``h_1 .. h_{L-1}``.
 

@@ -52,7 +52,7 @@ class TrainConfig(NamedTuple):
     momentum: float = 0.9
     activation: str = "relu"
     inverted: bool = True
-    impl: str = "bernoulli"  # dropout mask generator: "bernoulli" or "hash"
+    impl: str = "hash"  # dropout mask generator: "hash" (default) or "bernoulli"
 
     def validate(self) -> "TrainConfig":
         if self.optimizer not in OPTIMIZERS:
