@@ -36,7 +36,7 @@ __version__ = "0.1.0"
 
 from dropoutlib.data import Dataset, Split, load_digits, split_and_standardize  # noqa: E402
 from dropoutlib.mlp import init_mlp, max_norm, mlp_apply, mlp_forward, weight_penalty  # noqa: E402
-from dropoutlib.train import Hyper, TrainConfig, TrainResult, hyper_grid, sweep, train  # noqa: E402
+from dropoutlib.train import Hyper, TrainConfig, TrainResult, hyper_grid, hyper_variants, sweep, train  # noqa: E402
 
 __all__ += [
     "Dataset",
@@ -45,6 +45,7 @@ __all__ += [
     "TrainConfig",
     "TrainResult",
     "hyper_grid",
+    "hyper_variants",
     "init_mlp",
     "load_digits",
     "max_norm",

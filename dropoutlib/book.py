@@ -37,6 +37,34 @@ def use_book_style() -> None:
     mpl.rcParams.update(BOOK_STYLE)
 
 
+def band(ax: Any, x: Any, samples: Any, label: str, color: str | None = None) -> Any:
+    """Plot the mean over the first axis of ``samples`` with a +-1 standard deviation band.
+
+    ``samples`` has shape ``(n_seeds, len(x))``; the standard deviation is the
+    spread over seeds (``ddof=1``), the honest error bar for "how much would a
+    rerun differ". Returns the mean line.
+    """
+    import numpy as np
+
+    samples = np.asarray(samples, dtype=float)
+    if samples.ndim != 2 or samples.shape[1] != len(x):
+        raise ValueError(f"samples must have shape (n_seeds, {len(x)}), got {samples.shape}")
+    mean = samples.mean(axis=0)
+    spread = samples.std(axis=0, ddof=1) if samples.shape[0] > 1 else np.zeros_like(mean)
+    (line,) = ax.plot(x, mean, label=label, color=color)
+    ax.fill_between(x, mean - spread, mean + spread, color=line.get_color(), alpha=0.2, linewidth=0)
+    return line
+
+
+def mean_std(values: Any, digits: int = 2, scale: float = 1.0) -> str:
+    """``"m ± s"`` of ``values`` (times ``scale``), ``s`` the spread over seeds (ddof=1)."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=float).ravel() * scale
+    spread = values.std(ddof=1) if values.size > 1 else 0.0
+    return f"{values.mean():.{digits}f} ± {spread:.{digits}f}"
+
+
 def glue(name: str, value: Any, display: bool = False) -> None:
     """Record ``value`` under ``name`` for the book's prose (``{glue:}`name```).
 

@@ -302,3 +302,21 @@ def hyper_grid(seeds: Sequence[int], base: Hyper = Hyper(), **axes: Sequence[flo
     batch = len(combos)
     hyper = Hyper(**{k: np.broadcast_to(np.asarray(v, np.float32), (batch,)) for k, v in fields.items()})
     return keys, hyper, (len(seeds), *(len(axes[n]) for n in names))
+
+
+def hyper_variants(seeds: Sequence[int], variants: Sequence[Hyper]) -> tuple[jax.Array, Hyper, tuple[int, ...]]:
+    """Every seed crossed with every one of a list of whole configurations.
+
+    For comparisons of named settings (no dropout against dropout 0.2/0.5,
+    L2 against max-norm, ...) that are not a Cartesian grid of single
+    hyperparameters. Returns keys, a batched ``Hyper`` and the grid shape
+    ``(len(seeds), len(variants))``.
+    """
+    if not variants:
+        raise ValueError("variants is empty: give at least one Hyper")
+    combos = [(seed, variant) for seed in seeds for variant in variants]
+    keys = jnp.stack([jax.random.key(int(seed)) for seed, _ in combos])
+    fields = {
+        name: np.array([float(getattr(variant, name)) for _, variant in combos], dtype=np.float32) for name in Hyper._fields
+    }
+    return keys, Hyper(**fields), (len(seeds), len(variants))

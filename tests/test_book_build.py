@@ -1,4 +1,7 @@
-"""The book builds with zero warnings: ``jupyter-book build . -W -n --keep-going``.
+"""The book builds with zero warnings: ``jupyter-book build . --all -W -n --keep-going``.
+
+``--all`` rebuilds every page: an incremental build skips unchanged pages and
+with them their warnings.
 
 ``-W`` turns every Sphinx warning into an error and ``-n`` adds the nitpicky
 check of every cross-reference, so a broken equation label, a missing
@@ -15,7 +18,7 @@ from tools.nbtools import REPO, toc_files
 def test_book_builds_without_warnings():
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     result = subprocess.run(
-        [str(jupyter_book), "build", str(REPO), "-W", "-n", "--keep-going"],
+        [str(jupyter_book), "build", str(REPO), "--all", "-W", "-n", "--keep-going"],
         capture_output=True,
         text=True,
         timeout=900,

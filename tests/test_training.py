@@ -204,3 +204,14 @@ def test_bad_data_raises(digits):
     with pytest.raises(ValueError, match="number of features"):
         dl.train(jax.random.key(0), narrow, dl.Hyper(), SMALL)
     assert isinstance(digits, Dataset)
+
+
+def test_hyper_variants_cross_seeds_with_whole_configurations():
+    variants = [dl.Hyper(), dl.Hyper(rate_input=0.2, rate_hidden=0.5, l2=1e-3)]
+    keys, hypers, shape = dl.hyper_variants([3, 4, 5], variants)
+    assert shape == (3, 2) and keys.shape == (6,)
+    assert hypers.rate_hidden.reshape(shape)[1, 1] == np.float32(0.5)
+    assert hypers.rate_input.reshape(shape)[2, 0] == 0.0
+    np.testing.assert_array_equal(jax.random.key_data(keys[2]), jax.random.key_data(jax.random.key(4)))
+    with pytest.raises(ValueError, match="variants is empty"):
+        dl.hyper_variants([0], [])

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source tools/setup_env.sh
-.venv/bin/jupyter-book build . -W -n --keep-going
+.venv/bin/jupyter-book build . --all -W -n --keep-going
 echo "Open the book: $(pwd)/_build/html/index.html"
