@@ -1,6 +1,9 @@
 """Benchmark: how close does dropout come to the speed of a memory copy?
 
-    python benchmarks/dropout_throughput.py [--sizes 20 24] [--repeats 15] [--out results.json]
+    python benchmarks/dropout_throughput.py [--sizes 20 24] [--repeats 15] [--out FILE]
+
+With ``--out dropoutlib/results/throughput_cpu.json`` it refreshes the
+figures that the performance chapter shows (then refresh that notebook).
 
 For float32 and bfloat16 arrays of 2^20 and 2^24 elements, times side by side:
 
@@ -59,11 +62,6 @@ def _jax_variants(key) -> dict[str, Callable]:
     except ImportError:
         pass
     return variants
-
-
-def _forward_backward(fn: Callable, x, g):
-    out, vjp = jax.vjp(fn, x)
-    return out, vjp(g)[0]
 
 
 def _time(call: Callable[[], object], sync: Callable[[object], None], min_seconds: float = 0.05) -> Callable[[], float]:
@@ -134,7 +132,7 @@ def main() -> None:
             samplers = {}
             for name, fn in _jax_variants(key).items():
                 forward = jax.jit(fn)
-                fwdbwd = jax.jit(lambda x, g, fn=fn: _forward_backward(fn, x, g))
+                fwdbwd = jax.jit(lambda x, g, fn=fn: dl.forward_backward(fn, x, g))
                 samplers[name] = (
                     _time(lambda f=forward: f(x), jax.block_until_ready),
                     _time(lambda f=fwdbwd: f(x, g), jax.block_until_ready),

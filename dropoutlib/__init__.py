@@ -15,10 +15,14 @@ from dropoutlib.binomial import (
 )
 from dropoutlib.dropout import dropout
 from dropoutlib.masks import bernoulli_mask
+from dropoutlib.profiling import compiled_cost, forward_backward, residual_bytes
 from dropoutlib.moments import dropout_moments, variance_z_score, z_score
 
 __all__ = [
     "bernoulli_mask",
+    "compiled_cost",
+    "forward_backward",
+    "residual_bytes",
     "chernoff_bound",
     "dropout",
     "dropout_moments",

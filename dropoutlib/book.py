@@ -65,6 +65,23 @@ def mean_std(values: Any, digits: int = 2, scale: float = 1.0) -> str:
     return f"{values.mean():.{digits}f} ± {spread:.{digits}f}"
 
 
+def load_result(name: str) -> dict[str, Any]:
+    """A benchmark's stored results, ``dropoutlib/results/<name>.json``.
+
+    Timings are measured by the scripts in ``benchmarks/`` and stored with the
+    machine that produced them; chapters read them from here, so no timing
+    is taken inside a cell whose output the regression test compares. They
+    ship with the package, so the chapters also run on Colab.
+    """
+    import json
+    from importlib import resources
+
+    path = resources.files("dropoutlib") / "results" / f"{name}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no stored benchmark result named {name!r} (looked for {path})")
+    return json.loads(path.read_text())
+
+
 def glue(name: str, value: Any, display: bool = False) -> None:
     """Record ``value`` under ``name`` for the book's prose (``{glue:}`name```).
 

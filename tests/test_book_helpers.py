@@ -40,3 +40,12 @@ def test_mean_std_formats_the_spread_over_seeds():
 def test_use_book_style_sets_the_palette():
     book.use_book_style()
     assert matplotlib.rcParams["axes.spines.top"] is False
+
+
+def test_load_result_reads_shipped_benchmarks_and_names_a_missing_one():
+    result = book.load_result("throughput_cpu")
+    assert result["machine"] and result["rows"]
+    names = {row["name"] for row in result["rows"]}
+    assert {"copy", "bernoulli", "fast"} <= names
+    with pytest.raises(FileNotFoundError, match="nonexistent"):
+        book.load_result("nonexistent")
