@@ -40,14 +40,34 @@ __version__ = "0.1.0"
 
 from dropoutlib.data import Dataset, Split, load_digits, split_and_standardize  # noqa: E402
 from dropoutlib.mlp import init_mlp, max_norm, mlp_apply, mlp_forward, weight_penalty  # noqa: E402
-from dropoutlib.train import Hyper, TrainConfig, TrainResult, hyper_grid, hyper_variants, sweep, train  # noqa: E402
+from dropoutlib.reparam import (  # noqa: E402
+    LayerHyper,
+    direct_equivalent,
+    direct_params_from_inverted,
+    train_layerwise,
+)
+from dropoutlib.train import (  # noqa: E402
+    Hyper,
+    TrainConfig,
+    TrainResult,
+    cross_entropy,
+    hyper_grid,
+    hyper_variants,
+    sweep,
+    train,
+)
 
 __all__ += [
     "Dataset",
+    "LayerHyper",
+    "direct_equivalent",
+    "direct_params_from_inverted",
+    "train_layerwise",
     "Hyper",
     "Split",
     "TrainConfig",
     "TrainResult",
+    "cross_entropy",
     "hyper_grid",
     "hyper_variants",
     "init_mlp",
