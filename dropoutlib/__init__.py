@@ -14,6 +14,7 @@ from dropoutlib.binomial import (
     dropped_fraction_tail,
 )
 from dropoutlib.dropout import dropout
+from dropoutlib.gaussian import gaussian_dropout
 from dropoutlib.masks import bernoulli_mask
 from dropoutlib.profiling import compiled_cost, forward_backward, residual_bytes
 from dropoutlib.moments import dropout_moments, variance_z_score, z_score
@@ -25,6 +26,7 @@ __all__ = [
     "residual_bytes",
     "chernoff_bound",
     "dropout",
+    "gaussian_dropout",
     "dropout_moments",
     "dropped_count_cdf",
     "dropped_count_chisquare",
@@ -39,6 +41,13 @@ __all__ = [
 __version__ = "0.1.0"
 
 from dropoutlib.data import Dataset, Split, load_digits, split_and_standardize  # noqa: E402
+from dropoutlib.ensemble import (  # noqa: E402
+    all_masks,
+    mask_probabilities,
+    mc_dropout_probs,
+    running_mean_error,
+    sigmoid_unit_ensemble,
+)
 from dropoutlib.mlp import init_mlp, max_norm, mlp_apply, mlp_forward, weight_penalty  # noqa: E402
 from dropoutlib.reparam import (  # noqa: E402
     LayerHyper,
@@ -58,6 +67,11 @@ from dropoutlib.train import (  # noqa: E402
 )
 
 __all__ += [
+    "all_masks",
+    "mask_probabilities",
+    "mc_dropout_probs",
+    "running_mean_error",
+    "sigmoid_unit_ensemble",
     "Dataset",
     "LayerHyper",
     "direct_equivalent",

@@ -17,6 +17,9 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from dropoutlib.dropout import dropout
+from dropoutlib.gaussian import gaussian_dropout
+
+NOISES = ("bernoulli", "gaussian")
 
 Params = list  # list[dict[str, jax.Array]]
 
@@ -50,6 +53,7 @@ def mlp_forward(
     train: bool = False,
     activation: str = "relu",
     impl: str = "hash",
+    noise: str = "bernoulli",
 ) -> tuple[jax.Array, list[jax.Array]]:
     """Logits and the list of hidden activations ``h_1 .. h_{L-1}``.
 
@@ -57,8 +61,12 @@ def mlp_forward(
     dropout. Each layer draws its mask from ``fold_in(key, layer)``. In eval
     mode (``train=False``) direct dropout scales each layer's input by its
     ``q``, inverted dropout leaves it alone. ``impl`` picks the mask
-    generator (see :func:`dropoutlib.dropout`).
+    generator (see :func:`dropoutlib.dropout`). ``noise="gaussian"``
+    replaces each Bernoulli dropout by :func:`dropoutlib.gaussian_dropout`
+    with the same rate (it is inverted by construction).
     """
+    if noise not in NOISES:
+        raise ValueError(f"noise must be one of {NOISES}, got {noise!r}")
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     rates = [0.0] * len(params) if rates is None else list(rates)
@@ -71,7 +79,10 @@ def mlp_forward(
     act = ACTIVATIONS[activation]
     for layer, (p, rate) in enumerate(zip(params, rates)):
         layer_key = None if key is None else jax.random.fold_in(key, layer)
-        h = dropout(layer_key, h, rate, inverted=inverted, train=train, impl=impl)
+        if noise == "gaussian":
+            h = gaussian_dropout(layer_key, h, rate, train=train)
+        else:
+            h = dropout(layer_key, h, rate, inverted=inverted, train=train, impl=impl)
         h = h @ p["w"] + p["b"]
         if layer < len(params) - 1:
             h = act(h)

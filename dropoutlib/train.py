@@ -35,7 +35,7 @@ from tqdm.std import tqdm
 from dropoutlib._checks import is_traced
 from dropoutlib.data import N_CLASSES, Dataset
 from dropoutlib.dropout import IMPLS
-from dropoutlib.mlp import ACTIVATIONS, init_mlp, max_norm, mlp_apply, weight_penalty
+from dropoutlib.mlp import ACTIVATIONS, NOISES, init_mlp, max_norm, mlp_apply, weight_penalty
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "weight_norm")
@@ -53,12 +53,17 @@ class TrainConfig(NamedTuple):
     activation: str = "relu"
     inverted: bool = True
     impl: str = "hash"  # dropout mask generator: "hash" (default) or "bernoulli"
+    noise: str = "bernoulli"  # "bernoulli" (dropout) or "gaussian" (N(1, p/q) noise)
 
     def validate(self) -> "TrainConfig":
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.impl not in IMPLS:
             raise ValueError(f"impl must be one of {IMPLS}, got {self.impl!r}")
+        if self.noise not in NOISES:
+            raise ValueError(f"noise must be one of {NOISES}, got {self.noise!r}")
+        if self.noise == "gaussian" and not self.inverted:
+            raise ValueError("gaussian noise has mean 1, which is the inverted scheme; set inverted=True")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
         if self.steps <= 0 or self.eval_every <= 0 or self.steps % self.eval_every:
@@ -171,6 +176,7 @@ def _segment(state: TrainState, hyper: Hyper, data: Dataset, *, config: TrainCon
                 train=True,
                 activation=config.activation,
                 impl=config.impl,
+                noise=config.noise,
             )
             return cross_entropy(logits, y) + weight_penalty(params, hyper.l2, hyper.l1)
 

@@ -1,0 +1,114 @@
+"""Gaussian dropout (moments to 4 sigma, validation, dtypes) and the ensemble helpers."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import dropoutlib as dl
+
+KEY = jax.random.key(0)
+N = 1_000_000
+
+
+@pytest.mark.parametrize("rate", [0.1, 0.5, 0.8])
+def test_gaussian_moments_match_inverted_bernoulli(rate):
+    y = dl.gaussian_dropout(KEY, jnp.ones(N), rate)
+    mean, var = dl.dropout_moments(1.0, rate)  # inverted Bernoulli: 1 and p/q
+    assert abs(float(dl.z_score(y, mean, var))) < 4
+    assert abs(float(dl.variance_z_score(y, var))) < 4
+    bernoulli = dl.dropout(KEY, jnp.ones(N), rate)
+    assert abs(float(bernoulli.var()) - float(y.var())) < 4 * float(var) * math.sqrt(2 / N) * 3
+
+
+def test_gaussian_noise_is_normal_shaped():
+    y = np.asarray(dl.gaussian_dropout(KEY, jnp.ones(N), 0.5))
+    z = (y - 1.0) / 1.0  # sigma = sqrt(0.5 / 0.5) = 1
+    skew, excess_kurtosis = np.mean(z**3), np.mean(z**4) - 3
+    assert abs(skew) < 4 * math.sqrt(6 / N) and abs(excess_kurtosis) < 4 * math.sqrt(24 / N)
+
+
+def test_gaussian_test_mode_rate_zero_and_determinism():
+    x = jax.random.normal(KEY, (100,))
+    np.testing.assert_array_equal(dl.gaussian_dropout(None, x, 0.5, train=False), x)
+    np.testing.assert_array_equal(dl.gaussian_dropout(KEY, x, 0.0), x)
+    np.testing.assert_array_equal(dl.gaussian_dropout(KEY, x, 0.3), dl.gaussian_dropout(KEY, x, 0.3))
+    traced = jax.jit(lambda r: dl.gaussian_dropout(KEY, x, r))(0.3)
+    np.testing.assert_allclose(traced, dl.gaussian_dropout(KEY, x, 0.3), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan"), 1.0])
+def test_gaussian_rejects_bad_rates_naming_them(bad):
+    with pytest.raises(ValueError, match=r"rate"):
+        dl.gaussian_dropout(KEY, jnp.ones(3), bad)
+
+
+def test_gaussian_needs_a_key_and_a_float_input():
+    with pytest.raises(ValueError, match="key"):
+        dl.gaussian_dropout(None, jnp.ones(3), 0.5)
+    with pytest.raises(TypeError, match="int32"):
+        dl.gaussian_dropout(KEY, jnp.ones(3, jnp.int32), 0.5)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float16, jnp.bfloat16, jnp.float32])
+def test_gaussian_keeps_the_dtype(dtype):
+    assert dl.gaussian_dropout(KEY, jnp.ones(8, dtype), 0.5).dtype == dtype
+    assert dl.gaussian_dropout(None, jnp.ones(8, dtype), 0.5, train=False).dtype == dtype
+
+
+def test_gaussian_gradient_is_the_noise():
+    x = jnp.linspace(-1, 1, 50)
+    grad = jax.grad(lambda x: jnp.sum(dl.gaussian_dropout(KEY, x, 0.4)))(x)
+    np.testing.assert_allclose(grad, dl.gaussian_dropout(KEY, jnp.ones(50), 0.4), rtol=1e-6)
+
+
+# ---------------------------------------------------------------- ensemble helpers
+def test_mask_enumeration_and_probabilities():
+    masks = dl.all_masks(3)
+    assert masks.shape == (8, 3) and len({tuple(m) for m in masks}) == 8
+    probs = dl.mask_probabilities(masks, 0.7)
+    assert probs.sum() == pytest.approx(1.0)
+    assert probs[-1] == pytest.approx(0.7**3)
+    with pytest.raises(ValueError, match="n=25"):
+        dl.all_masks(25)
+
+
+def test_sigmoid_unit_nwgm_is_sigmoid_of_the_mean_exactly():
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        w, x = rng.normal(size=8), rng.normal(size=8)
+        stats = dl.sigmoid_unit_ensemble(w, x, 0.6)
+        assert stats["nwgm"] == pytest.approx(stats["sigmoid_of_mean"], rel=1e-12)
+        assert stats["mean_s"] == pytest.approx(0.6 * float(w @ x), rel=1e-12)
+        masks = dl.all_masks(8)
+        brute = dl.mask_probabilities(masks, 0.6) @ (1 / (1 + np.exp(-(masks @ (w * x)))))
+        assert stats["mean_sigmoid"] == pytest.approx(brute, rel=1e-12)
+
+
+def test_mc_probs_shapes_determinism_and_running_error():
+    params = dl.init_mlp(jax.random.key(1), (5, 16, 3))
+    x = jax.random.normal(jax.random.key(2), (40, 5))
+    probs = dl.mc_dropout_probs(KEY, params, x, rates=[0.0, 0.5], n_samples=7)
+    assert probs.shape == (7, 40, 3)
+    np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(probs, dl.mc_dropout_probs(KEY, params, x, rates=[0.0, 0.5], n_samples=7))
+    labels = jnp.argmax(probs.mean(0), -1)
+    errors = dl.running_mean_error(probs, labels)
+    assert errors.shape == (7,) and errors[-1] == 0.0
+    manual_first = float(jnp.mean(jnp.argmax(probs[0], -1) != labels))
+    assert errors[0] == pytest.approx(manual_first)
+    with pytest.raises(ValueError, match="n_samples"):
+        dl.mc_dropout_probs(KEY, params, x, rates=[0.0, 0.5], n_samples=0)
+
+
+def test_training_with_gaussian_noise(tmp_path):
+    data = dl.load_digits(seed=0, train_size=200)
+    config = dl.TrainConfig(hidden=(32,), steps=40, eval_every=20, noise="gaussian", optimizer="momentum", batch_size=32)
+    result = dl.train(KEY, data, dl.Hyper(rate_hidden=0.5, learning_rate=0.05), config)
+    assert result.final("test_acc") > 0.5
+    with pytest.raises(ValueError, match="noise"):
+        dl.train(KEY, data, dl.Hyper(), config._replace(noise="laplace"))
+    with pytest.raises(ValueError, match="inverted"):
+        dl.train(KEY, data, dl.Hyper(), config._replace(inverted=False))
