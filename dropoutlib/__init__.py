@@ -49,6 +49,14 @@ from dropoutlib.ensemble import (  # noqa: E402
     sigmoid_unit_ensemble,
 )
 from dropoutlib.mlp import init_mlp, max_norm, mlp_apply, mlp_forward, weight_penalty  # noqa: E402
+from dropoutlib.regularization import (  # noqa: E402
+    linear_dropout_loss,
+    linear_dropout_loss_mc,
+    linear_dropout_penalty,
+    logistic_dropout_penalty_mc,
+    logistic_loss,
+    wager_quadratic_penalty,
+)
 from dropoutlib.reparam import (  # noqa: E402
     LayerHyper,
     direct_equivalent,
@@ -67,6 +75,12 @@ from dropoutlib.train import (  # noqa: E402
 )
 
 __all__ += [
+    "linear_dropout_loss",
+    "linear_dropout_loss_mc",
+    "linear_dropout_penalty",
+    "logistic_dropout_penalty_mc",
+    "logistic_loss",
+    "wager_quadratic_penalty",
     "all_masks",
     "mask_probabilities",
     "mc_dropout_probs",

@@ -54,6 +54,7 @@ def mlp_forward(
     activation: str = "relu",
     impl: str = "hash",
     noise: str = "bernoulli",
+    active_units: ArrayLike | None = None,
 ) -> tuple[jax.Array, list[jax.Array]]:
     """Logits and the list of hidden activations ``h_1 .. h_{L-1}``.
 
@@ -63,7 +64,10 @@ def mlp_forward(
     ``q``, inverted dropout leaves it alone. ``impl`` picks the mask
     generator (see :func:`dropoutlib.dropout`). ``noise="gaussian"``
     replaces each Bernoulli dropout by :func:`dropoutlib.gaussian_dropout`
-    with the same rate (it is inverted by construction).
+    with the same rate (it is inverted by construction). ``active_units``
+    (possibly traced) keeps only the first ``active_units`` units of every
+    hidden layer and zeroes the rest, so that networks of different widths
+    can share one compiled program in a sweep.
     """
     if noise not in NOISES:
         raise ValueError(f"noise must be one of {NOISES}, got {noise!r}")
@@ -86,6 +90,8 @@ def mlp_forward(
         h = h @ p["w"] + p["b"]
         if layer < len(params) - 1:
             h = act(h)
+            if active_units is not None:
+                h = h * (jnp.arange(h.shape[-1]) < active_units).astype(h.dtype)
             hidden.append(h)
     return h, hidden
 

@@ -84,6 +84,7 @@ class Hyper(NamedTuple):
     l2: Any = 0.0
     l1: Any = 0.0
     max_norm: Any = math.inf
+    hidden_units: Any = math.inf  # active units per hidden layer (<= the configured width)
 
 
 class TrainState(NamedTuple):
@@ -142,7 +143,13 @@ def _metrics(params: list, hyper: Hyper, data: Dataset, config: TrainConfig) -> 
     out = {}
     for name, split in zip(("train", "val", "test"), data):
         logits = mlp_apply(
-            params, split.x, rates=_rates(config, hyper), inverted=config.inverted, train=False, activation=config.activation
+            params,
+            split.x,
+            rates=_rates(config, hyper),
+            inverted=config.inverted,
+            train=False,
+            activation=config.activation,
+            active_units=hyper.hidden_units,
         )
         out[f"{name}_loss"] = cross_entropy(logits, split.y)
         out[f"{name}_acc"] = jnp.mean(jnp.argmax(logits, axis=-1) == split.y)
@@ -177,6 +184,7 @@ def _segment(state: TrainState, hyper: Hyper, data: Dataset, *, config: TrainCon
                 activation=config.activation,
                 impl=config.impl,
                 noise=config.noise,
+                active_units=hyper.hidden_units,
             )
             return cross_entropy(logits, y) + weight_penalty(params, hyper.l2, hyper.l1)
 
@@ -219,6 +227,7 @@ def _check_hyper(hyper: Hyper) -> None:
         "l2": lambda v: v >= 0.0,
         "l1": lambda v: v >= 0.0,
         "max_norm": lambda v: v > 0.0,
+        "hidden_units": lambda v: v >= 1.0,
     }
     for name, ok in rules.items():
         value = getattr(hyper, name)

@@ -215,3 +215,19 @@ def test_hyper_variants_cross_seeds_with_whole_configurations():
     np.testing.assert_array_equal(jax.random.key_data(keys[2]), jax.random.key_data(jax.random.key(4)))
     with pytest.raises(ValueError, match="variants is empty"):
         dl.hyper_variants([0], [])
+
+
+def test_hidden_units_emulates_a_narrower_network(digits):
+    params = dl.init_mlp(jax.random.key(0), (64, 32, 10))
+    narrow = [{"w": params[0]["w"][:, :12], "b": params[0]["b"][:12]}, {"w": params[1]["w"][:12], "b": params[1]["b"]}]
+    x = digits.test.x[:20]
+    np.testing.assert_allclose(dl.mlp_apply(params, x, active_units=12), dl.mlp_apply(narrow, x), rtol=1e-5, atol=1e-6)
+    keys, hypers, shape = dl.hyper_grid([0], dl.Hyper(learning_rate=0.05), hidden_units=[8, 32])
+    result = dl.sweep(keys, digits, hypers, SMALL, grid_shape=shape, progress=False)
+    # Inactive units get no gradient: their incoming weights never move from the start.
+    start = dl.init_mlp(jax.random.split(keys[0])[0], (64, 32, 10))
+    np.testing.assert_allclose(result.params[0]["w"][0, 0][:, 8:], start[0]["w"][:, 8:], atol=1e-6)
+    assert float(jnp.abs(result.params[0]["w"][0, 0][:, :8] - start[0]["w"][:, :8]).max()) > 0.1
+    assert result.final("test_acc").shape == (1, 2)
+    with pytest.raises(ValueError, match="hidden_units"):
+        dl.train(jax.random.key(0), digits, dl.Hyper(hidden_units=0.0), SMALL)
