@@ -18,10 +18,17 @@ if [ ! -x .venv/bin/python ]; then
 fi
 
 stamp=.venv/.requirements-installed
-wanted="$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
+wanted="$(cat requirements.txt pyproject.toml tests/colab_requirements.txt | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
   echo "Installing the pinned requirements into .venv"
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -r requirements.txt
+  # Wheels for the Colab-readiness test, fetched now so that the tests
+  # themselves need no network: a clean runtime's packages, and everything
+  # a notebook's setup cell installs with dropoutlib.
+  echo "Fetching wheels for the Colab-readiness test into .venv/wheelhouse"
+  .venv/bin/python -m pip download --quiet --dest .venv/wheelhouse \
+    -r tests/colab_requirements.txt "setuptools>=77" wheel \
+    scipy==1.17.1 optax==0.2.8 scikit-learn==1.9.1 tqdm==4.70.1
   echo "$wanted" > "$stamp"
 fi
