@@ -32,16 +32,3 @@ def _streams_without_stderr(outputs):
 
 nbval.plugin.transform_streams_for_comparison = _streams_without_stderr
 
-
-def pytest_collection_modifyitems(config, items):
-    """Keep each notebook's cells on one pytest-xdist worker (they share a
-    kernel), and the book build with the browser checks that read it, while
-    everything else spreads over the workers (``--dist loadgroup``)."""
-    import pytest
-
-    for item in items:
-        path = Path(str(item.fspath))
-        if path.suffix == ".ipynb":
-            item.add_marker(pytest.mark.xdist_group(f"nbval:{path.name}"))
-        elif path.name == "test_book_build.py":
-            item.add_marker(pytest.mark.xdist_group("book"))

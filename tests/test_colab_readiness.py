@@ -63,8 +63,11 @@ def colab(worker_id) -> dict[str, Path]:
 def test_run_all_works_from_nothing(colab, notebook, monkeypatch):
     python = str(colab["python"])
     # A fresh runtime for every notebook: no dropoutlib until the setup cell installs it.
+    # (dropoutlib's dependencies, installed by an earlier notebook's setup cell
+    # from the same wheelhouse, may stay: only dropoutlib itself is removed.)
     subprocess.run([python, "-m", "pip", "uninstall", "--quiet", "--yes", "dropoutlib"], capture_output=True)
-    probe = subprocess.run([python, "-c", "import dropoutlib"], capture_output=True)
+    # Probe from outside the repository: `python -c` puts the working directory on sys.path.
+    probe = subprocess.run([python, "-c", "import dropoutlib"], capture_output=True, cwd=colab["root"])
     assert probe.returncode != 0, "dropoutlib is importable before the setup cell ran"
 
     monkeypatch.setenv("JUPYTER_PATH", str(colab["root"] / "share" / "jupyter"))
