@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import optax
 
 from dropoutlib._checks import check_probability
-from dropoutlib.mlp import Params, mlp_apply
+from dropoutlib.mlp import Params, max_norm, mlp_apply
 from dropoutlib.train import cross_entropy
 
 
@@ -95,12 +95,8 @@ def _optimizer(name: str, learning_rate: float, momentum: float, eps: float) -> 
 
 
 def _project(params: Params, radii: Sequence[float]) -> Params:
-    out = []
-    for p, c in zip(params, radii):
-        norms = jnp.linalg.norm(p["w"], axis=0, keepdims=True)
-        scale = jnp.where(norms > c, c / jnp.where(norms > 0, norms, 1.0), 1.0)
-        out.append({**p, "w": p["w"] * scale})
-    return out
+    """Max-norm projection with one radius per layer."""
+    return [max_norm([layer], c)[0] for layer, c in zip(params, radii)]
 
 
 def train_layerwise(
