@@ -1,7 +1,19 @@
-"""dropoutlib: dropout, its statistics, and the experiments of the book.
+"""dropoutlib: dropout and its statistics, in JAX.
 
 Pure functions, key first, in the style of ``jax.random``. ``rate`` is always
 the DROP probability ``p``; ``q = 1 - p`` is the keep probability.
+
+The core needs JAX alone: :func:`dropout` and :func:`gaussian_dropout`, the
+keep-masks and their generators, one unit's moments, and the Binomial count
+of dropped units. Two subpackages sit on top, each with its own extra:
+
+* :mod:`dropoutlib.experiments` (``pip install dropoutlib[experiments]``):
+  the digits data, the MLP, training and vmapped sweeps, the two
+  parametrizations, ensembles, dropout as a penalty, and the paired
+  comparison statistics;
+* :mod:`dropoutlib.book` (``pip install dropoutlib[book]``): glue, figure
+  style, tables, stored benchmark results and compiled-cost profiling for
+  the book's notebooks.
 """
 
 from dropoutlib.binomial import (
@@ -13,20 +25,15 @@ from dropoutlib.binomial import (
     dropped_count_pmf,
     dropped_fraction_tail,
 )
-from dropoutlib.dropout import dropout
+from dropoutlib.dropout import dropout, keep_probability
 from dropoutlib.gaussian import gaussian_dropout
-from dropoutlib.masks import bernoulli_mask
-from dropoutlib.profiling import compiled_cost, forward_backward, residual_bytes
+from dropoutlib.masks import IMPLS, keep_mask
 from dropoutlib.moments import dropout_moments, variance_z_score, z_score
 
 __all__ = [
-    "bernoulli_mask",
-    "compiled_cost",
-    "forward_backward",
-    "residual_bytes",
+    "IMPLS",
     "chernoff_bound",
     "dropout",
-    "gaussian_dropout",
     "dropout_moments",
     "dropped_count_cdf",
     "dropped_count_chisquare",
@@ -34,77 +41,11 @@ __all__ = [
     "dropped_count_logpmf",
     "dropped_count_pmf",
     "dropped_fraction_tail",
+    "gaussian_dropout",
+    "keep_mask",
+    "keep_probability",
     "variance_z_score",
     "z_score",
 ]
 
-__version__ = "0.1.0"
-
-from dropoutlib.data import Dataset, Split, load_digits, split_and_standardize  # noqa: E402
-from dropoutlib.ensemble import (  # noqa: E402
-    all_masks,
-    mask_probabilities,
-    mc_dropout_probs,
-    running_mean_error,
-    sigmoid_unit_ensemble,
-)
-from dropoutlib.mlp import init_mlp, max_norm, mlp_apply, mlp_forward, weight_penalty  # noqa: E402
-from dropoutlib.regularization import (  # noqa: E402
-    linear_dropout_loss,
-    linear_dropout_loss_mc,
-    linear_dropout_penalty,
-    logistic_dropout_penalty_mc,
-    logistic_loss,
-    wager_quadratic_penalty,
-)
-from dropoutlib.reparam import (  # noqa: E402
-    LayerHyper,
-    direct_equivalent,
-    direct_params_from_inverted,
-    train_layerwise,
-)
-from dropoutlib.train import (  # noqa: E402
-    Hyper,
-    TrainConfig,
-    TrainResult,
-    cross_entropy,
-    hyper_grid,
-    hyper_variants,
-    sweep,
-    train,
-)
-
-__all__ += [
-    "linear_dropout_loss",
-    "linear_dropout_loss_mc",
-    "linear_dropout_penalty",
-    "logistic_dropout_penalty_mc",
-    "logistic_loss",
-    "wager_quadratic_penalty",
-    "all_masks",
-    "mask_probabilities",
-    "mc_dropout_probs",
-    "running_mean_error",
-    "sigmoid_unit_ensemble",
-    "Dataset",
-    "LayerHyper",
-    "direct_equivalent",
-    "direct_params_from_inverted",
-    "train_layerwise",
-    "Hyper",
-    "Split",
-    "TrainConfig",
-    "TrainResult",
-    "cross_entropy",
-    "hyper_grid",
-    "hyper_variants",
-    "init_mlp",
-    "load_digits",
-    "max_norm",
-    "mlp_apply",
-    "mlp_forward",
-    "split_and_standardize",
-    "sweep",
-    "train",
-    "weight_penalty",
-]
+__version__ = "0.2.0"

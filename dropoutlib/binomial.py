@@ -25,6 +25,16 @@ from scipy.special import gammaln
 
 from dropoutlib._checks import check_probability
 
+__all__ = [
+    "chernoff_bound",
+    "dropped_count_cdf",
+    "dropped_count_chisquare",
+    "dropped_count_interval",
+    "dropped_count_logpmf",
+    "dropped_count_pmf",
+    "dropped_fraction_tail",
+]
+
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 

@@ -14,6 +14,28 @@ Both keep the expected train-time output equal to the test-time output:
 ``E[r x] = q x`` and ``E[r x / q] = x``. Inverted dropout puts the correction
 in training, so the deployed network is the plain one; that is why every
 major framework implements it and why it is the default here.
+
+How it is computed, and why:
+
+* **One path, one precision policy.** Every generator's mask goes through
+  :func:`_apply`: ``q = 1 - rate`` is formed in the compute dtype (the
+  input's, at least float32), ``1/q`` is computed once, and ``x * (1/q)`` is
+  rounded once, to the input's dtype. A concrete and a traced rate give the
+  same ``q``, and low-precision inputs are exact to the last bit.
+* **No stored mask.** With a counter-based generator (``"hash"``,
+  ``"philox"``) the mask is a pure function of (key, index), so the apply is
+  wrapped in :func:`jax.checkpoint` with nothing saveable: the backward pass
+  recomputes the mask from the key instead of keeping one byte per element
+  alive. Because this is plain JAX (no custom VJP), every transformation
+  works: ``grad``, ``jvp``, ``jacfwd``, ``linearize``, ``hessian``, ``vmap``.
+* **No gradient through the rate.** ``q = 1 - stop_gradient(rate)``, as in
+  Equinox. The mask is a step function of ``q``, so the only derivative
+  autodiff could see is the pathwise one through ``1/q``, which is not the
+  derivative of anything a user wants: ``E[y] = x`` does not depend on ``p``
+  at all for inverted dropout, and the rate's effect on a loss acts through
+  WHICH units are dropped, which has no pathwise derivative. Tuning a rate by
+  gradient needs a relaxation (concrete dropout) or a score-function
+  estimator, not this.
 """
 
 from __future__ import annotations
@@ -23,13 +45,49 @@ from typing import Sequence
 
 import jax
 import jax.numpy as jnp
+from jax.experimental import checkify
 from jax.typing import ArrayLike
 
-from dropoutlib._checks import check_probability, is_traced, normalize_axes
-from dropoutlib.hashmask import hash_mask
-from dropoutlib.masks import bernoulli_mask
+from dropoutlib._checks import check_key, check_probability, is_traced, normalize_axes
+from dropoutlib.masks import COUNTER_BASED, IMPLS, check_impl, keep_mask_from_q
 
-IMPLS = ("bernoulli", "hash")
+__all__ = ["IMPLS", "dropout", "keep_probability"]
+
+
+def compute_dtype(dtype: jnp.dtype) -> jnp.dtype:
+    """The dtype the scale is applied in: the input's, but at least float32."""
+    return jnp.promote_types(dtype, jnp.float32)
+
+
+def keep_probability(rate: ArrayLike, dtype: jnp.dtype = jnp.float32) -> jax.Array:
+    """``q = 1 - rate`` in ``dtype``, with the rate's gradient stopped.
+
+    The rate is rounded to ``dtype`` first, then subtracted, so that a Python
+    float and the same float traced under ``jit`` give the same ``q``.
+    """
+    return 1.0 - jax.lax.stop_gradient(jnp.asarray(rate, dtype))
+
+
+def _apply(mask: jax.Array, x: jax.Array, q: jax.Array, inverted: bool) -> jax.Array:
+    """``where(mask, x / q, 0)`` (inverted) or ``where(mask, x, 0)`` (direct)."""
+    zero = jnp.zeros((), x.dtype)
+    if not inverted:
+        return jnp.where(mask, x, zero)
+    # 1/q once, then a multiply: a vector division per element costs a CPU
+    # about 15 % of a copy's time. Where q = 0 the mask is all False; the
+    # guard keeps the unselected branch finite, so gradients stay 0, not NaN.
+    scale = 1.0 / jnp.where(q > 0, q, 1.0)
+    return jnp.where(mask, (x.astype(q.dtype) * scale).astype(x.dtype), zero)
+
+
+def _masked(key, x, q, mask_shape, inverted, impl):
+    mask = jnp.broadcast_to(keep_mask_from_q(key, q, mask_shape, impl), x.shape)
+    return _apply(mask, x, q, inverted)
+
+
+# For counter-based masks, save nothing for the backward pass: it reruns the
+# mask from (key, index). The residuals are the key and q, a few bytes.
+_recomputed = jax.checkpoint(_masked, static_argnums=(3, 4, 5), policy=jax.checkpoint_policies.nothing_saveable)
 
 
 def dropout(
@@ -55,16 +113,25 @@ def dropout(
     (``train=False``) no randomness is used: inverted returns ``x`` and direct
     returns ``q x``, the expectation of its train-time output.
 
+    Derivatives: with respect to ``x``, ``dy/dx = r / q`` (inverted) or ``r``
+    (direct), in reverse and forward mode alike; with respect to ``rate``,
+    zero, by design (see the module docstring).
+
     Edge cases follow the peer libraries: ``rate = 0`` returns ``x``
     unchanged; ``rate = 1`` returns zeros in train mode, with zero (never NaN)
     gradients, because ``1 / q`` is never evaluated at ``q = 0``.
 
     Args:
-      key: a ``jax.random`` key; may be None when ``train=False``.
+      key: one ``jax.random`` key; may be None when ``train=False``. A batch of
+        keys raises ValueError: ``jax.vmap`` over keys is the way to use many.
       x: a floating-point array. The output has its dtype.
-      rate: the drop probability ``p``. A concrete value outside [0, 1] or
-        NaN raises ValueError. A traced value (``jit``, ``vmap`` over rates,
-        ``grad``) is accepted as it is and cannot be checked.
+      rate: the drop probability ``p``, a real scalar. A concrete value
+        outside [0, 1], NaN, a bool or a string raises. A traced value (``jit``,
+        ``vmap`` over rates) cannot be checked when it is traced; to check it
+        at run time, wrap the caller in ``jax.experimental.checkify.checkify``
+        (``err, y = checkify.checkify(f)(...)``, then ``err.throw()``): a
+        traced rate outside [0, 1] then becomes an error. Without checkify
+        such a rate gives a mask clipped to all-kept or all-dropped.
       inverted: inverted dropout (scale by ``1/q`` in training) if True,
         direct dropout (scale by ``q`` at test time) if False.
       train: sample a mask if True; apply the test-time rule if False.
@@ -72,93 +139,37 @@ def dropout(
         spatial dropout: for an ``(N, H, W, C)`` batch, ``broadcast_dims=(1, 2)``
         drops whole channels. The number of independent mask entries, not the
         number of elements, then sets how much the dropped fraction fluctuates.
-      impl: how the mask is drawn. ``"hash"`` (the default) computes each
-        mask entry from (key, element index) with a counter-based hash
-        (:mod:`dropoutlib.hashmask`): it fuses into one elementwise kernel, and
-        the backward pass recomputes the mask from the key instead of storing
-        it. ``"bernoulli"`` uses ``jax.random.bernoulli``, the reference that
-        the peer libraries use. Both give the same distribution, not the same
-        mask. The hash is the default because it passes the statistical
-        battery of ``tests/test_hashmask_statistics.py`` and runs at close to
-        the speed of a copy (``benchmarks/dropout_throughput.py``), about ten
-        times faster than the reference on a CPU.
+      impl: the mask generator, ``"hash"`` (default), ``"philox"`` or
+        ``"bernoulli"`` (:mod:`dropoutlib.masks`). All give the same
+        distribution, not the same mask. The two counter-based ones store
+        no mask for the backward pass; the hash is the default because it is
+        the fastest of the three on a CPU (measured in the chapter on speed)
+        and passes the same statistical batteries as Philox.
 
     Returns:
       An array with the shape and dtype of ``x``.
     """
-    if impl not in IMPLS:
-        raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
+    check_impl(impl)
     x = jnp.asarray(x)
     if not jnp.issubdtype(x.dtype, jnp.floating):
         raise TypeError(f"dropout needs a floating-point x, got dtype {x.dtype}")
     check_probability(rate, "rate")
     axes = normalize_axes(broadcast_dims, x.ndim, "broadcast_dims")
+    if is_traced(rate):
+        checkify.debug_check((rate >= 0) & (rate <= 1), "dropout rate must be in [0, 1], got {r}", r=rate)
+    q = keep_probability(rate, compute_dtype(x.dtype))
 
     if not train:
-        return x if inverted else (jnp.asarray(1.0 - rate, x.dtype) * x)
+        return x if inverted else (q * x.astype(q.dtype)).astype(x.dtype)
     if key is None:
         raise ValueError("dropout with train=True needs a PRNG key, got key=None")
-    if is_traced(rate):
-        keep_prob = 1.0 - jnp.asarray(rate)
-    else:
+    check_key(key)
+    if not is_traced(rate):
         # Concrete edge cases short-circuit, as in Flax, Keras and PyTorch.
         if float(rate) == 0.0:
             return x
         if float(rate) == 1.0:
             return jnp.zeros_like(x)
-        # 1 - p in double precision: in float32, q = 1 - 0.999 is off by 5e-5.
-        keep_prob = jnp.asarray(1.0 - float(rate))
     mask_shape = tuple(1 if axis in axes else size for axis, size in enumerate(x.shape))
-    if impl == "hash":
-        return _hash_dropout(key, x, keep_prob, mask_shape, inverted)
-    mask = jnp.broadcast_to(bernoulli_mask(key, keep_prob, mask_shape), x.shape)
-    if not inverted:
-        return jnp.where(mask, x, jnp.zeros((), x.dtype))
-    # A traced rate may be exactly 1. Dividing by a q that is replaced with 1
-    # where it is 0 keeps the unselected branch finite, so the gradient stays
-    # 0 instead of 0 * inf = NaN (the bug Flax once had).
-    safe_keep = jnp.where(keep_prob > 0, keep_prob, 1.0).astype(x.dtype)
-    return jnp.where(mask, x / safe_keep, jnp.zeros((), x.dtype))
-
-
-def _apply_hash_mask(key, x, keep_prob, mask_shape, inverted):
-    mask = jnp.broadcast_to(hash_mask(key, keep_prob, mask_shape), x.shape)
-    if not inverted:
-        return jnp.where(mask, x, jnp.zeros((), x.dtype))
-    # Multiply by 1/q, computed once, in at least float32: a vector division
-    # per element costs a CPU about 15% of a copy's time, a multiply nothing.
-    compute = jnp.promote_types(x.dtype, jnp.float32)
-    scale = 1.0 / jnp.where(keep_prob > 0, keep_prob, 1.0).astype(compute)
-    return jnp.where(mask, (x.astype(compute) * scale).astype(x.dtype), jnp.zeros((), x.dtype))
-
-
-# The mask is a pure function of (key, index), so the backward pass can
-# rebuild it: the residuals are the key and q, a few bytes, instead of a mask
-# of one byte (or more) per element. The cotangent of x is the same masked
-# scaling applied to the incoming cotangent.
-@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
-def _hash_dropout(key, x, keep_prob, mask_shape, inverted):
-    return _apply_hash_mask(key, x, keep_prob, mask_shape, inverted)
-
-
-def _hash_dropout_fwd(key, x, keep_prob, mask_shape, inverted):
-    y = _apply_hash_mask(key.value, x.value, keep_prob.value, mask_shape, inverted)
-    # Only a derivative with respect to the rate needs the output (d y / d q =
-    # -y / q for inverted dropout, 0 for direct); keep it only then.
-    keep_output = keep_prob.perturbed and inverted
-    return y, (key.value, keep_prob.value, y if keep_output else None)
-
-
-def _hash_dropout_bwd(mask_shape, inverted, residuals, g):
-    key, keep_prob, y = residuals
-    if isinstance(g, jax.custom_derivatives.SymbolicZero):
-        return None, None, None
-    g_x = _apply_hash_mask(key, g, keep_prob, mask_shape, inverted)
-    g_keep = None
-    if y is not None:
-        safe_keep = jnp.where(keep_prob > 0, keep_prob, 1.0)
-        g_keep = (-jnp.sum(g.astype(jnp.float32) * y.astype(jnp.float32)) / safe_keep).astype(keep_prob.dtype)
-    return None, g_x, g_keep
-
-
-_hash_dropout.defvjp(_hash_dropout_fwd, _hash_dropout_bwd, symbolic_zeros=True)
+    masked = _recomputed if impl in COUNTER_BASED else _masked
+    return masked(key, x, q, mask_shape, inverted, impl)

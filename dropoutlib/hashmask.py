@@ -1,44 +1,48 @@
-"""A counter-based keep-mask: each entry is a pure function of (key, index).
+"""A counter-based hash: each element's bits are a pure function of (key, index).
 
-``jax.random.bernoulli`` runs the Threefry-2x32 block cipher (20 rounds) for
-every element and XLA materializes the random bits before comparing them,
-which on a CPU costs about ten times a plain copy of the array. Dropout
-needs far less: one keep/drop decision per element, statistically clean but
-not cryptographic. Here the decision for the element with flat index ``i``
-is
+``jax.random.bernoulli`` with the default Threefry-2x32 key runs a 20-round
+block cipher per element and XLA writes the random bits to memory before
+comparing them; on a CPU that costs several times a plain copy of the array.
+Dropout needs one keep/drop decision per element, statistically clean but not
+cryptographic. Here the 32 bits for the element with 64-bit flat index
+``(lo, hi)`` are
 
 .. math::
 
-   h(i) = H\\big(H(i \\oplus s_0) \\oplus s_1\\big), \\qquad
-   r_i = \\big[\\, h(i) \\gg 8 < \\operatorname{round}(q \\cdot 2^{24}) \\,\\big],
+   h = H\\big(H(\\mathrm{lo} \\oplus s_0) \\oplus s_1 \\oplus H(\\mathrm{hi})\\big),
 
-where ``(s_0, s_1)`` are two 32-bit seeds, each a hash of BOTH words of
-the JAX key (so that two keys never give masks that are shifted or permuted
-copies of one another, which XOR-ing raw key words into the index would
-allow), and ``H`` is
-``lowbias32``, a 32-bit integer hash (two xor-shift-multiply rounds) found by
-Chris Wellons' *hash-prospector* search for minimal avalanche bias; it is
-a bijection on 32-bit words, and its measured bias is among the lowest known
-for its cost. ``H`` costs a handful of integer operations, so XLA fuses the
-whole mask into the elementwise kernel that applies it: no random bits are
-ever written to memory.
+where ``(s_0, s_1)`` are two 32-bit seeds, each a hash of BOTH words of the
+key (so that two keys never give masks that are shifted or permuted copies of
+one another, which XOR-ing raw key words into the index would allow), and
+``H`` is ``lowbias32``: two xor-shift-multiply rounds, a bijection on 32-bit
+words, found by Chris Wellons' *hash-prospector* search for minimal avalanche
+bias. ``H(0) = 0``, so for arrays of fewer than 2^32 elements (``hi = 0``) the
+last term vanishes and costs nothing.
+
+It costs about a dozen integer operations per element, so XLA fuses it into
+the elementwise kernel that applies the mask: no random bits are ever written
+to memory, and the backward pass recomputes them from the key instead of
+storing them.
 
 Known limits, stated rather than hidden:
 
-* ``P(keep) = round(q 2^24) / 2^24``: ``q`` is resolved to 6e-8;
-* flat indices wrap modulo 2^32, so arrays of more than 4.3e9 elements
-  would repeat their mask;
 * it is not a cryptographic generator, and it is not one of the Random123
-  family (Philox, Threefry) of :cite:t:`salmon2011parallel`. Philox needs a
-  32x32->64-bit multiply that XLA's 32-bit integer arithmetic lacks; written
-  with 16-bit limbs in plain ``jnp`` it compiled to 16-76 times the copy time
-  on a CPU, because XLA duplicates the deep expression. The statistical
-  battery in ``tests/test_hashmask_statistics.py`` is what vouches for this
-  generator, and the book's chapter on speed shows its results.
+  family of :cite:t:`salmon2011parallel`. :mod:`dropoutlib.philox` offers
+  Philox4x32-10, which is (``impl="philox"``). What vouches for this hash is
+  measurement: the statistical battery in
+  ``tests/test_counter_masks_statistics.py``, and Debian's ``dieharder`` run
+  by ``benchmarks/dieharder_battery.py`` with a negative control that must
+  fail (results in the book's chapter on speed);
+* its state is 32 bits: within each block of 2^32 consecutive indices, every
+  32-bit value occurs exactly once (the map from ``lo`` is a bijection).
+  Blocks differ through the ``H(hi)`` term, so an array larger than 2^32
+  elements does not repeat its mask, but two blocks are permutations of each
+  other's bits;
+* an element is kept when its top 24 bits fall below ``round(q 2^24)``, so
+  the keep probability is resolved to 6e-8 (:func:`dropoutlib.masks.keep_threshold`).
 
-Because the mask depends only on the key and the *global* index, it is the
-same however the array is laid out or sharded across devices, and the
-backward pass can recompute it from the key instead of storing it.
+Because the bits depend only on the key and the *global* index, they are the
+same however the array is laid out or sharded across devices.
 """
 
 from __future__ import annotations
@@ -47,13 +51,17 @@ from typing import Sequence
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
+
+from dropoutlib._counter import flat_index, key_words
+
+__all__ = ["hash_bits", "hash_bits_at", "lowbias32"]
 
 _M1 = 0x7FEB352D
 _M2 = 0x846CA68B
 
 
-def _lowbias32(x: jax.Array) -> jax.Array:
+def lowbias32(x: jax.Array) -> jax.Array:
+    """Wellons' ``lowbias32`` integer hash: a bijection of uint32 with ``H(0) = 0``."""
     x = x ^ (x >> 16)
     x = x * jnp.uint32(_M1)
     x = x ^ (x >> 15)
@@ -61,49 +69,22 @@ def _lowbias32(x: jax.Array) -> jax.Array:
     return x ^ (x >> 16)
 
 
-def _key_words(key: jax.Array) -> jax.Array:
-    """The two uint32 words of a JAX key (typed or raw uint32[2])."""
-    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-        key = jax.random.key_data(key)
-    words = key.astype(jnp.uint32).reshape(-1)
-    if words.shape[0] < 2:
-        raise ValueError(f"the key needs at least two 32-bit words, got shape {key.shape}")
-    return words[:2]
-
-
-def flat_index(shape: Sequence[int]) -> jax.Array:
-    """Row-major flat index of every element of ``shape``, as uint32 (wrapping)."""
-    index = jnp.zeros(tuple(shape), jnp.uint32)
-    stride = 1
-    for axis in reversed(range(len(shape))):
-        iota = jax.lax.broadcasted_iota(jnp.uint32, tuple(shape), axis)
-        index = index + iota * jnp.uint32(stride % 2**32)
-        stride *= int(shape[axis])
-    return index
-
-
-def _seeds(words: jax.Array) -> tuple[jax.Array, jax.Array]:
+def _seeds(k0: jax.Array, k1: jax.Array) -> tuple[jax.Array, jax.Array]:
     # Golden-ratio and murmur3 constants only make the two chains differ.
-    s0 = _lowbias32(words[0] ^ _lowbias32(words[1] ^ jnp.uint32(0x9E3779B9)))
-    s1 = _lowbias32(words[1] ^ _lowbias32(s0 ^ jnp.uint32(0x85EBCA6B)))
+    s0 = lowbias32(k0 ^ lowbias32(k1 ^ jnp.uint32(0x9E3779B9)))
+    s1 = lowbias32(k1 ^ lowbias32(s0 ^ jnp.uint32(0x85EBCA6B)))
     return s0, s1
 
 
+def hash_bits_at(key: jax.Array, lo: jax.Array, hi: jax.Array | None = None) -> jax.Array:
+    """32 pseudo-random bits for each flat index ``(lo, hi)`` (uint32 words; ``hi`` None means 0)."""
+    s0, s1 = _seeds(*key_words(key))
+    inner = lowbias32(jnp.asarray(lo, jnp.uint32) ^ s0) ^ s1
+    if hi is not None:
+        inner = inner ^ lowbias32(jnp.asarray(hi, jnp.uint32))
+    return lowbias32(inner)
+
+
 def hash_bits(key: jax.Array, shape: Sequence[int]) -> jax.Array:
-    """32 pseudo-random bits per element of ``shape``: ``H(H(i ^ s0) ^ s1)``."""
-    s0, s1 = _seeds(_key_words(key))
-    return _lowbias32(_lowbias32(flat_index(shape) ^ s0) ^ s1)
-
-
-def keep_threshold(keep_prob: ArrayLike) -> jax.Array:
-    """``round(q * 2^24)`` as uint32: an element is kept when its top 24 bits are below it."""
-    q = jnp.clip(jnp.asarray(keep_prob, jnp.float32), 0.0, 1.0)
-    return jnp.round(q * 2.0**24).astype(jnp.uint32)
-
-
-def hash_mask(key: jax.Array, keep_prob: ArrayLike, shape: Sequence[int]) -> jax.Array:
-    """Boolean keep-mask with ``P(True) = round(q 2^24) / 2^24``, from (key, index) alone.
-
-    ``keep_prob = 0`` and ``1`` give all-False and all-True masks exactly.
-    """
-    return (hash_bits(key, shape) >> 8) < keep_threshold(keep_prob)
+    """32 pseudo-random bits per element of ``shape``, from (key, flat index) alone."""
+    return hash_bits_at(key, *flat_index(shape))

@@ -17,6 +17,8 @@ from jax.typing import ArrayLike
 
 from dropoutlib._checks import check_probability
 
+__all__ = ["dropout_moments", "variance_z_score", "z_score"]
+
 
 def dropout_moments(x: ArrayLike, rate: ArrayLike, *, inverted: bool = True) -> tuple[jax.Array, jax.Array]:
     """Mean and variance of a train-time dropout output, elementwise in ``x``.
