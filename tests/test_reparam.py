@@ -7,8 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import dropoutlib as dl
-from dropoutlib.reparam import LayerHyper, direct_equivalent, direct_params_from_inverted, train_layerwise
+import dropoutlib.experiments as dx
+from dropoutlib.experiments.reparam import LayerHyper, direct_equivalent, direct_params_from_inverted, train_layerwise
 
 RATES = [0.2, 0.3]  # q = 0.8 on the input, 0.7 on the hidden layer: not powers of two
 
@@ -16,10 +16,10 @@ RATES = [0.2, 0.3]  # q = 0.8 on the input, 0.7 on the hidden layer: not powers 
 @pytest.fixture(scope="module")
 def setup():
     with jax.enable_x64(True):
-        data = dl.load_digits(seed=0, train_size=100)
+        data = dx.load_digits(seed=0, train_size=100)
         x = data.train.x.astype(jnp.float64)
         probe = data.test.x[:32].astype(jnp.float64)
-        params = jax.tree.map(lambda a: a.astype(jnp.float64), dl.init_mlp(jax.random.key(0), (64, 48, 10)))
+        params = jax.tree.map(lambda a: a.astype(jnp.float64), dx.init_mlp(jax.random.key(0), (64, 48, 10)))
         yield x, data.train.y, probe, params
 
 
@@ -28,11 +28,11 @@ def test_matched_params_compute_the_same_function(setup):
     with jax.enable_x64(True):
         direct = direct_params_from_inverted(inverted, RATES)
         key = jax.random.key(3)
-        train_inv = dl.mlp_apply(inverted, x, key=key, rates=RATES, inverted=True, train=True)
-        train_dir = dl.mlp_apply(direct, x, key=key, rates=RATES, inverted=False, train=True)
+        train_inv = dx.mlp_apply(inverted, x, key=key, rates=RATES, inverted=True, train=True)
+        train_dir = dx.mlp_apply(direct, x, key=key, rates=RATES, inverted=False, train=True)
         np.testing.assert_allclose(train_dir, train_inv, rtol=1e-12, atol=1e-12)
-        test_inv = dl.mlp_apply(inverted, probe, rates=RATES, inverted=True)
-        test_dir = dl.mlp_apply(direct, probe, rates=RATES, inverted=False)
+        test_inv = dx.mlp_apply(inverted, probe, rates=RATES, inverted=True)
+        test_dir = dx.mlp_apply(direct, probe, rates=RATES, inverted=False)
         np.testing.assert_allclose(test_dir, test_inv, rtol=1e-12, atol=1e-12)
 
 
@@ -43,7 +43,7 @@ def test_gradients_differ_by_one_over_q_on_consuming_weights_only(setup):
         key = jax.random.key(4)
 
         def loss(params, scheme_inverted):
-            logits = dl.mlp_apply(params, x, key=key, rates=[0.0, 0.3], inverted=scheme_inverted, train=True)
+            logits = dx.mlp_apply(params, x, key=key, rates=[0.0, 0.3], inverted=scheme_inverted, train=True)
             return jnp.mean(jax.nn.logsumexp(logits, -1) - jnp.take_along_axis(logits, y[:, None], 1)[:, 0])
 
         g_inv = jax.grad(loss)(inverted, True)

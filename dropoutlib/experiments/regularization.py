@@ -31,6 +31,23 @@ from jax.typing import ArrayLike
 from dropoutlib._checks import check_probability
 from dropoutlib.dropout import dropout
 
+__all__ = [
+    "linear_dropout_loss",
+    "linear_dropout_loss_mc",
+    "linear_dropout_penalty",
+    "logistic_dropout_penalty_mc",
+    "logistic_loss",
+    "wager_quadratic_penalty",
+]
+
+
+def _odds(rate: ArrayLike) -> ArrayLike:
+    """``p / q``, the noise variance of inverted dropout; infinite at ``p = 1``, so refused there."""
+    check_probability(rate, "rate")
+    if not isinstance(rate, jax.core.Tracer) and float(rate) == 1.0:
+        raise ValueError("the dropout penalty has strength p/q, which is infinite at rate 1; got rate=1.0")
+    return rate / (1.0 - rate)
+
 
 def _check_xy(x: jax.Array, y: jax.Array, w: jax.Array) -> None:
     if x.ndim != 2 or y.shape != (x.shape[0],) or w.shape != (x.shape[1],):
@@ -39,10 +56,9 @@ def _check_xy(x: jax.Array, y: jax.Array, w: jax.Array) -> None:
 
 def linear_dropout_penalty(x: ArrayLike, w: ArrayLike, rate: ArrayLike) -> jax.Array:
     """``(p/q) sum_j w_j^2 (X^T X)_jj``: what inverted input dropout adds to a squared loss on average."""
-    check_probability(rate, "rate")
+    odds = _odds(rate)
     x, w = jnp.asarray(x), jnp.asarray(w)
-    q = 1.0 - rate
-    return (rate / q) * jnp.sum(w**2 * jnp.sum(x**2, axis=0))
+    return odds * jnp.sum(w**2 * jnp.sum(x**2, axis=0))
 
 
 def linear_dropout_loss(x: ArrayLike, y: ArrayLike, w: ArrayLike, rate: ArrayLike) -> jax.Array:
@@ -71,11 +87,11 @@ def logistic_loss(logits: jax.Array, labels: jax.Array) -> jax.Array:
 
 def wager_quadratic_penalty(x: ArrayLike, beta: ArrayLike, rate: ArrayLike) -> jax.Array:
     """Wager et al.'s second-order dropout penalty for logistic regression (see the module docstring)."""
-    check_probability(rate, "rate")
+    odds = _odds(rate)
     x, beta = jnp.asarray(x), jnp.asarray(beta)
     mu = jax.nn.sigmoid(x @ beta)
     curvature = mu * (1.0 - mu)
-    return 0.5 * (rate / (1.0 - rate)) * jnp.sum(beta**2 * (curvature @ x**2))
+    return 0.5 * odds * jnp.sum(beta**2 * (curvature @ x**2))
 
 
 def logistic_dropout_penalty_mc(key: jax.Array, x: ArrayLike, y: ArrayLike, beta: ArrayLike, rate: float, n_samples: int) -> tuple[jax.Array, jax.Array]:

@@ -12,6 +12,8 @@ from typing import Any, Callable
 import jax
 import numpy as np
 
+__all__ = ["compiled_cost", "forward_backward", "residual_bytes"]
+
 
 def forward_backward(fn: Callable[[jax.Array], jax.Array], x: jax.Array, g: jax.Array) -> tuple[jax.Array, jax.Array]:
     """The output of ``fn`` at ``x`` and the input cotangent for output cotangent ``g``.

@@ -7,14 +7,17 @@ A run is a pure function of ``(key, data, hyper)`` for a static ``config``:
 * ``Hyper`` holds what only changes *numbers* (dropout rates, learning rate,
   L2 and L1 strength, max-norm radius) and may be traced. That is what makes
   a sweep a single ``jax.vmap``: one compiled program trains every
-  configuration of a grid side by side.
+  configuration of a grid side by side, and, where there are several
+  devices, shards the configurations across them.
 
-Each step draws a fresh dropout mask from ``fold_in(dropout_key, step)``
-(reusing one key would freeze one mask forever, a classic bug), takes a
-gradient of the cross-entropy plus the weight penalty, applies the optax
-update, and projects onto the max-norm ball. The steps run inside
-``jax.lax.scan``; every ``eval_every`` steps the network is evaluated in test
-mode on all three splits.
+There is one training step, :func:`training_step`, and one optimizer
+factory, :func:`make_optimizer`; :mod:`dropoutlib.experiments.reparam`
+trains with the same two. Each step draws a fresh dropout mask from
+``fold_in(dropout_key, step)`` (reusing one key would freeze one mask
+forever, a classic bug), takes a gradient of the cross-entropy plus the
+weight penalty, applies the optax update, and projects onto the max-norm
+ball. The steps run inside ``jax.lax.scan``; every ``eval_every`` steps the
+network is evaluated in test mode on all three splits.
 """
 
 from __future__ import annotations
@@ -24,18 +27,37 @@ import functools
 import itertools
 import math
 import sys
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from tqdm.std import tqdm
 
-from dropoutlib._checks import is_traced
-from dropoutlib.data import N_CLASSES, Dataset
-from dropoutlib.dropout import IMPLS
-from dropoutlib.mlp import ACTIVATIONS, NOISES, init_mlp, max_norm, mlp_apply, weight_penalty
+from dropoutlib._checks import check_probability, is_traced
+from dropoutlib.experiments.data import N_CLASSES, Dataset
+from dropoutlib.experiments.mlp import ACTIVATIONS, NOISES, Params, init_mlp, max_norm, mlp_apply, weight_penalty
+from dropoutlib.masks import IMPLS
+
+__all__ = [
+    "METRICS",
+    "OPTIMIZERS",
+    "Hyper",
+    "TrainConfig",
+    "TrainResult",
+    "check_hyper",
+    "cross_entropy",
+    "hyper_grid",
+    "hyper_variants",
+    "make_optimizer",
+    "penalized_loss",
+    "per_example_scores",
+    "sweep",
+    "train",
+    "training_step",
+]
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "weight_norm")
@@ -52,7 +74,7 @@ class TrainConfig(NamedTuple):
     momentum: float = 0.9
     activation: str = "relu"
     inverted: bool = True
-    impl: str = "hash"  # dropout mask generator: "hash" (default) or "bernoulli"
+    impl: str = "hash"  # dropout mask generator, see dropoutlib.masks
     noise: str = "bernoulli"  # "bernoulli" (dropout) or "gaussian" (N(1, p/q) noise)
 
     def validate(self) -> "TrainConfig":
@@ -112,18 +134,40 @@ class TrainResult:
         return self.curves[name][..., -1]
 
 
-def make_optimizer(config: TrainConfig, learning_rate: Any) -> optax.GradientTransformation:
-    if config.optimizer == "sgd":
-        return optax.sgd(learning_rate)
-    if config.optimizer == "momentum":
-        return optax.sgd(learning_rate, momentum=config.momentum)
-    if config.optimizer == "adam":
-        return optax.adam(learning_rate)
-    raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {config.optimizer!r}")
+# ---------------------------------------------------------------- the one step
+def make_optimizer(
+    name: str,
+    learning_rate: Any,
+    *,
+    momentum: float = 0.9,
+    eps: float = 1e-8,
+    layer_factors: Sequence[float] | None = None,
+) -> optax.GradientTransformation:
+    """``optax`` SGD, SGD with momentum, or Adam; optionally one learning-rate factor per layer.
 
+    ``layer_factors[l]`` multiplies the update of layer ``l``'s weights (not
+    its bias): how a direct-dropout net follows an inverted one
+    (:func:`dropoutlib.experiments.reparam.direct_equivalent`).
+    """
+    if name == "sgd":
+        base = optax.sgd(learning_rate)
+    elif name == "momentum":
+        base = optax.sgd(learning_rate, momentum=momentum)
+    elif name == "adam":
+        base = optax.adam(learning_rate, eps=eps)
+    else:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
+    if layer_factors is None:
+        return base
+    factors = list(layer_factors)
 
-def _rates(config: TrainConfig, hyper: Hyper) -> list:
-    return [hyper.rate_input] + [hyper.rate_hidden] * len(config.hidden)
+    def scale(updates, state, params=None):
+        if len(updates) != len(factors):
+            raise ValueError(f"layer_factors has {len(factors)} entries for {len(updates)} layers")
+        scaled = [{**u, "w": u["w"] * jnp.asarray(f, u["w"].dtype)} for u, f in zip(updates, factors)]
+        return scaled, state
+
+    return optax.chain(base, optax.GradientTransformation(lambda params: optax.EmptyState(), scale))
 
 
 def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
@@ -131,11 +175,54 @@ def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
     return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, labels))
 
 
+def penalized_loss(
+    params: Params,
+    x: jax.Array,
+    y: jax.Array,
+    key: jax.Array,
+    *,
+    rates: Sequence[Any],
+    l2: Any = 0.0,
+    l1: Any = 0.0,
+    **model: Any,
+) -> jax.Array:
+    """Train-mode cross-entropy plus :func:`~dropoutlib.experiments.mlp.weight_penalty`.
+
+    ``model`` holds the remaining keyword arguments of
+    :func:`~dropoutlib.experiments.mlp.mlp_forward` (``inverted``,
+    ``activation``, ``impl``, ``noise``, ``active_units``).
+    """
+    logits = mlp_apply(params, x, key=key, rates=rates, train=True, **model)
+    return cross_entropy(logits, y) + weight_penalty(params, l2, l1)
+
+
+def training_step(
+    params: Params,
+    opt_state: Any,
+    loss: Callable[[Params], jax.Array],
+    optimizer: optax.GradientTransformation,
+    radius: Any = math.inf,
+) -> tuple[Params, Any]:
+    """One update: the gradient of ``loss``, the optimizer's step, the max-norm projection."""
+    grads = jax.grad(loss)(params)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    return max_norm(optax.apply_updates(params, updates), radius), opt_state
+
+
+# ---------------------------------------------------------------- a run
+def _rates(config: TrainConfig, hyper: Hyper) -> list:
+    return [hyper.rate_input] + [hyper.rate_hidden] * len(config.hidden)
+
+
+def _optimizer(config: TrainConfig, hyper: Hyper) -> optax.GradientTransformation:
+    return make_optimizer(config.optimizer, hyper.learning_rate, momentum=config.momentum)
+
+
 def _init(key: jax.Array, hyper: Hyper, data: Dataset, *, config: TrainConfig) -> TrainState:
     init_key, run_key = jax.random.split(key)
     sizes = (data.train.x.shape[1], *config.hidden, N_CLASSES)
     params = max_norm(init_mlp(init_key, sizes), hyper.max_norm)
-    opt_state = make_optimizer(config, hyper.learning_rate).init(params)
+    opt_state = _optimizer(config, hyper).init(params)
     return TrainState(params, opt_state, jnp.zeros((), jnp.int32), run_key)
 
 
@@ -159,7 +246,7 @@ def _metrics(params: list, hyper: Hyper, data: Dataset, config: TrainConfig) -> 
 
 def _segment(state: TrainState, hyper: Hyper, data: Dataset, *, config: TrainConfig) -> tuple[TrainState, dict]:
     """``eval_every`` training steps, then one evaluation."""
-    optimizer = make_optimizer(config, hyper.learning_rate)
+    optimizer = _optimizer(config, hyper)
     dropout_key, batch_key = jax.random.split(state.key)
     x_all, y_all = data.train
     n_train = x_all.shape[0]
@@ -172,39 +259,41 @@ def _segment(state: TrainState, hyper: Hyper, data: Dataset, *, config: TrainCon
             # SGD theory assumes, and ~20x cheaper here than a permutation per step.
             idx = jax.random.randint(jax.random.fold_in(batch_key, state.step), (config.batch_size,), 0, n_train)
             x, y = x_all[idx], y_all[idx]
-
-        def loss(params):
-            logits = mlp_apply(
-                params,
-                x,
-                key=jax.random.fold_in(dropout_key, state.step),
-                rates=_rates(config, hyper),
-                inverted=config.inverted,
-                train=True,
-                activation=config.activation,
-                impl=config.impl,
-                noise=config.noise,
-                active_units=hyper.hidden_units,
-            )
-            return cross_entropy(logits, y) + weight_penalty(params, hyper.l2, hyper.l1)
-
-        grads = jax.grad(loss)(state.params)
-        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-        params = max_norm(optax.apply_updates(state.params, updates), hyper.max_norm)
+        loss = functools.partial(
+            penalized_loss,
+            x=x,
+            y=y,
+            key=jax.random.fold_in(dropout_key, state.step),
+            rates=_rates(config, hyper),
+            l2=hyper.l2,
+            l1=hyper.l1,
+            inverted=config.inverted,
+            activation=config.activation,
+            impl=config.impl,
+            noise=config.noise,
+            active_units=hyper.hidden_units,
+        )
+        params, opt_state = training_step(state.params, state.opt_state, loss, optimizer, hyper.max_norm)
         return TrainState(params, opt_state, state.step + 1, state.key), None
 
     state, _ = jax.lax.scan(step, state, None, length=config.eval_every)
     return state, _metrics(state.params, hyper, data, config)
 
 
-@functools.lru_cache(maxsize=None)
-def _compiled(config: TrainConfig, batched: bool):
-    init = functools.partial(_init, config=config)
-    segment = functools.partial(_segment, config=config)
-    if batched:
-        init = jax.vmap(init, in_axes=(0, 0, None))
-        segment = jax.vmap(segment, in_axes=(0, 0, None))
-    return jax.jit(init), jax.jit(segment)
+def _batched(fn: Callable, batched: bool) -> Callable:
+    return jax.vmap(fn, in_axes=(0, 0, None)) if batched else fn
+
+
+# jit with the static config, instead of a cache of compiled closures: JAX's
+# own compilation cache keys on (config, batched) and the argument shapes.
+@functools.partial(jax.jit, static_argnames=("config", "batched"))
+def _init_compiled(keys, hyper, data, *, config: TrainConfig, batched: bool):
+    return _batched(functools.partial(_init, config=config), batched)(keys, hyper, data)
+
+
+@functools.partial(jax.jit, static_argnames=("config", "batched"))
+def _segment_compiled(state, hyper, data, *, config: TrainConfig, batched: bool):
+    return _batched(functools.partial(_segment, config=config), batched)(state, hyper, data)
 
 
 def _check_data(data: Dataset) -> None:
@@ -219,38 +308,57 @@ def _check_data(data: Dataset) -> None:
         raise ValueError(f"the splits disagree on the number of features: {sorted(widths)}")
 
 
-def _check_hyper(hyper: Hyper) -> None:
-    rules = {
-        "rate_input": lambda v: 0.0 <= v <= 1.0,
-        "rate_hidden": lambda v: 0.0 <= v <= 1.0,
-        "learning_rate": lambda v: v > 0.0,
-        "l2": lambda v: v >= 0.0,
-        "l1": lambda v: v >= 0.0,
-        "max_norm": lambda v: v > 0.0,
-        "hidden_units": lambda v: v >= 1.0,
-    }
-    for name, ok in rules.items():
+_POSITIVE = {
+    "learning_rate": lambda v: v > 0.0,
+    "l2": lambda v: v >= 0.0,
+    "l1": lambda v: v >= 0.0,
+    "max_norm": lambda v: v > 0.0,
+    "hidden_units": lambda v: v >= 1.0,
+}
+
+
+def check_hyper(hyper: Hyper) -> None:
+    """Reject concrete hyperparameters that are out of range, naming the field and the value.
+
+    Rates go through the same check as :func:`dropoutlib.dropout`'s ``rate``;
+    every field may be a scalar or an array of values (a sweep). Traced
+    fields pass.
+    """
+    for name in Hyper._fields:
         value = getattr(hyper, name)
         if is_traced(value):
             continue
-        for v in np.atleast_1d(np.asarray(value, dtype=np.float64)).ravel():
-            if not ok(v):  # NaN fails every rule
+        for v in np.ravel(np.asarray(value)):
+            if name.startswith("rate_"):
+                check_probability(v.item() if hasattr(v, "item") else v, f"Hyper.{name}")
+            elif not _POSITIVE[name](float(v)):  # NaN fails every rule
                 raise ValueError(f"Hyper.{name} has an invalid value {v!r}")
+
+
+def _mesh(batch: int) -> Mesh | None:
+    """A one-axis mesh over the devices that evenly share ``batch`` configurations, if more than one."""
+    devices = jax.devices()
+    usable = max(d for d in range(1, len(devices) + 1) if batch % d == 0)
+    return Mesh(np.array(devices[:usable]), ("config",)) if usable > 1 else None
 
 
 def _run(keys, data: Dataset, hyper: Hyper, config: TrainConfig, batched: bool, progress: bool, grid_shape) -> TrainResult:
     config = config.validate()
     _check_data(data)
-    _check_hyper(hyper)
-    init, segment = _compiled(config, batched)
-    state = init(keys, hyper, data)
+    check_hyper(hyper)
+    if batched and (mesh := _mesh(keys.shape[0])) is not None:
+        # Shard the configuration axis; the data are replicated. Each device
+        # trains its own configurations with the same program as one device.
+        config_axis = NamedSharding(mesh, PartitionSpec("config"))
+        keys, hyper = jax.device_put((keys, hyper), config_axis)
+        data = jax.device_put(data, NamedSharding(mesh, PartitionSpec()))
+    state = _init_compiled(keys, hyper, data, config=config, batched=batched)
     n_segments = config.steps // config.eval_every
     history = []
-    # The bar appears only if the run outlasts `delay` seconds, and goes to
-    # stderr, which the stored notebooks drop and nbval does not compare.
+    # The bar goes to stderr and appears only if the run outlasts `delay` seconds.
     with tqdm(total=config.steps, disable=not progress, delay=2.0, file=sys.stderr, unit="step", desc="training") as bar:
         for _ in range(n_segments):
-            state, metrics = segment(state, hyper, data)
+            state, metrics = _segment_compiled(state, hyper, data, config=config, batched=batched)
             history.append(metrics)
             bar.update(config.eval_every)
     curves = {name: np.stack([np.asarray(m[name]) for m in history], axis=-1) for name in METRICS}
@@ -263,12 +371,51 @@ def _run(keys, data: Dataset, hyper: Hyper, config: TrainConfig, batched: bool, 
     return TrainResult(params, curves, tuple(grid_shape))
 
 
+def per_example_scores(result: TrainResult, split: Any, hypers: Hyper, config: TrainConfig) -> dict[str, np.ndarray]:
+    """Each configuration's test-mode score on every example of ``split``.
+
+    Returns ``{"correct": ..., "loss": ..., "logits": ...}`` with shapes
+    ``grid_shape + (examples,)`` (``+ (classes,)`` for the logits): 1.0 where
+    the prediction is right, and the per-example cross-entropy. These are the
+    paired, per-example scores that
+    :func:`dropoutlib.experiments.compare.paired_difference` needs. ``hypers``
+    is the (batched) ``Hyper`` the result was trained with: direct-dropout
+    nets need their rates at test time.
+    """
+    grid = result.grid_shape
+    flat = jax.tree.map(lambda leaf: jnp.reshape(leaf, (-1,) + leaf.shape[len(grid):]), result.params)
+    batch = jax.tree.leaves(flat)[0].shape[0]
+    hypers = Hyper(*(jnp.broadcast_to(jnp.asarray(v, jnp.float32), (batch,)) for v in hypers))
+
+    def one(params, hyper):
+        return mlp_apply(
+            params,
+            split.x,
+            rates=_rates(config, hyper),
+            inverted=config.inverted,
+            train=False,
+            activation=config.activation,
+            active_units=hyper.hidden_units,
+        )
+
+    logits = jax.jit(jax.vmap(one))(flat, hypers)
+    labels = jnp.asarray(split.y)
+    correct = (jnp.argmax(logits, axis=-1) == labels).astype(jnp.float32)
+    loss = optax.softmax_cross_entropy_with_integer_labels(logits, jnp.broadcast_to(labels, logits.shape[:-1]))
+    return {
+        "correct": np.asarray(correct).reshape(grid + correct.shape[1:]),
+        "loss": np.asarray(loss).reshape(grid + loss.shape[1:]),
+        "logits": np.asarray(logits).reshape(grid + logits.shape[1:]),
+    }
+
+
 def train(key: jax.Array, data: Dataset, hyper: Hyper, config: TrainConfig = TrainConfig(), *, progress: bool = False) -> TrainResult:
     """Train one MLP and record its learning curves.
 
     Minimizes ``mean cross-entropy + (l2/2) ||W||^2 + l1 ||W||_1`` with the
     configured optax optimizer, a fresh dropout mask each step, and the
     max-norm projection after each update. Deterministic for a fixed ``key``.
+    ``progress=True`` shows a progress bar on stderr for runs longer than 2 s.
     """
     return _run(key, data, hyper, config, batched=False, progress=progress, grid_shape=())
 
@@ -280,7 +427,7 @@ def sweep(
     config: TrainConfig = TrainConfig(),
     *,
     grid_shape: Sequence[int] | None = None,
-    progress: bool = True,
+    progress: bool = False,
 ) -> TrainResult:
     """Train a batch of configurations at once with ``jax.vmap``.
 
@@ -288,6 +435,10 @@ def sweep(
     (see :func:`hyper_grid`); configuration ``i`` gets exactly the result
     ``train(keys[i], data, hypers[i], config)`` would give, up to float
     round-off. ``grid_shape`` reshapes the batch axis of the result.
+
+    With several devices (``jax.devices()``), the configurations are sharded
+    across as many of them as divide ``B`` evenly; the results are the same
+    as on one device.
     """
     batch = keys.shape[0]
     grid_shape = tuple(grid_shape) if grid_shape is not None else (batch,)
@@ -325,7 +476,9 @@ def hyper_variants(seeds: Sequence[int], variants: Sequence[Hyper]) -> tuple[jax
     For comparisons of named settings (no dropout against dropout 0.2/0.5,
     L2 against max-norm, ...) that are not a Cartesian grid of single
     hyperparameters. Returns keys, a batched ``Hyper`` and the grid shape
-    ``(len(seeds), len(variants))``.
+    ``(len(seeds), len(variants))``. Every variant of one seed gets the same
+    key, hence the same initialization, data order and masks: the pairing
+    that the comparisons of :mod:`dropoutlib.experiments.compare` need.
     """
     if not variants:
         raise ValueError("variants is empty: give at least one Hyper")

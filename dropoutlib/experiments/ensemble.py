@@ -21,7 +21,9 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from dropoutlib._checks import check_probability
-from dropoutlib.mlp import Params, mlp_apply
+from dropoutlib.experiments.mlp import Params, mlp_apply
+
+__all__ = ["all_masks", "mask_probabilities", "mc_dropout_probs", "running_mean_error", "sigmoid_unit_ensemble"]
 
 
 def mc_dropout_probs(
@@ -67,18 +69,18 @@ def all_masks(n: int) -> np.ndarray:
     return np.array(list(itertools.product((0.0, 1.0), repeat=n))).reshape(2**n, n)
 
 
-def mask_probabilities(masks: np.ndarray, keep_prob: float) -> np.ndarray:
-    """``P(m) = q^{|m|} (1 - q)^{n - |m|}`` for each row of ``masks``."""
-    check_probability(keep_prob, "keep_prob")
+def mask_probabilities(masks: np.ndarray, rate: float) -> np.ndarray:
+    """``P(m) = q^{|m|} p^{n - |m|}`` for each row of ``masks`` (1 = kept), ``p = rate``, ``q = 1 - p``."""
+    check_probability(rate, "rate")
     kept = masks.sum(axis=1)
-    return keep_prob**kept * (1.0 - keep_prob) ** (masks.shape[1] - kept)
+    return (1.0 - rate) ** kept * float(rate) ** (masks.shape[1] - kept)
 
 
-def sigmoid_unit_ensemble(w: ArrayLike, x: ArrayLike, keep_prob: float) -> dict[str, float]:
+def sigmoid_unit_ensemble(w: ArrayLike, x: ArrayLike, rate: float) -> dict[str, float]:
     """Exact ensemble statistics of one sigmoid unit ``sigmoid(sum_i m_i w_i x_i)``, by enumeration.
 
     With ``S_m = sum_i m_i w_i x_i`` over all ``2^n`` masks ``m`` (direct
-    dropout on the inputs), returns
+    dropout on the inputs, each kept with probability ``q = 1 - rate``), returns
 
     * ``mean_sigmoid``: the ensemble mean ``E[sigmoid(S)]``;
     * ``nwgm``: the normalized weighted geometric mean
@@ -91,7 +93,7 @@ def sigmoid_unit_ensemble(w: ArrayLike, x: ArrayLike, keep_prob: float) -> dict[
     w = np.asarray(w, np.float64)
     x = np.asarray(x, np.float64)
     masks = all_masks(w.size)
-    probs = mask_probabilities(masks, keep_prob)
+    probs = mask_probabilities(masks, rate)
     s = masks @ (w * x)
     log_sig = -np.logaddexp(0.0, -s)  # log sigmoid(s)
     log_one_minus = -np.logaddexp(0.0, s)  # log (1 - sigmoid(s))

@@ -14,6 +14,8 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
+__all__ = ["N_CLASSES", "Dataset", "Split", "load_digits", "split_and_standardize"]
+
 N_CLASSES = 10
 
 

@@ -19,6 +19,8 @@ from jax.typing import ArrayLike
 from dropoutlib.dropout import dropout
 from dropoutlib.gaussian import gaussian_dropout
 
+__all__ = ["ACTIVATIONS", "NOISES", "Params", "init_mlp", "max_norm", "mlp_apply", "mlp_forward", "weight_penalty"]
+
 NOISES = ("bernoulli", "gaussian")
 
 Params = list  # list[dict[str, jax.Array]]
@@ -101,28 +103,38 @@ def mlp_apply(params: Params, x: ArrayLike, **kwargs) -> jax.Array:
     return mlp_forward(params, x, **kwargs)[0]
 
 
-def max_norm(params: Params, c: ArrayLike) -> Params:
+def max_norm(params: Params, c: ArrayLike | Sequence[ArrayLike]) -> Params:
     """Project each unit's incoming weight vector onto the ball ``||w_j||_2 <= c``.
 
     This is the max-norm constraint of Srivastava et al. (2014): after every
     update, a column ``w_j`` of a layer's weight matrix whose norm exceeds
     ``c`` is rescaled to norm ``c``; the others are untouched. ``c = inf``
-    disables it. Biases are not constrained.
+    disables it; ``c`` may also be a sequence with one radius per layer.
+    Biases are not constrained.
     """
+    radii = list(c) if isinstance(c, (list, tuple)) else [c] * len(params)
+    if len(radii) != len(params):
+        raise ValueError(f"max_norm needs one radius per layer ({len(params)}), got {len(radii)}: {c!r}")
     projected = []
-    for p in params:
+    for p, radius in zip(params, radii):
         norms = jnp.linalg.norm(p["w"], axis=0, keepdims=True)
-        scale = jnp.where(norms > c, c / jnp.where(norms > 0, norms, 1.0), 1.0)
+        scale = jnp.where(norms > radius, radius / jnp.where(norms > 0, norms, 1.0), 1.0)
         projected.append({**p, "w": p["w"] * scale.astype(p["w"].dtype)})
     return projected
 
 
-def weight_penalty(params: Params, l2: ArrayLike = 0.0, l1: ArrayLike = 0.0) -> jax.Array:
-    """``(l2 / 2) sum w^2 + l1 sum |w|`` over the weight matrices (not biases).
+def weight_penalty(params: Params, l2: ArrayLike | Sequence[ArrayLike] = 0.0, l1: ArrayLike = 0.0) -> jax.Array:
+    """``sum_l (l2_l / 2) ||W_l||^2 + l1 sum |w|`` over the weight matrices (not biases).
 
-    With the factor 1/2 the L2 term's gradient is ``l2 * w``, the form used
-    in the book's update rules.
+    ``l2`` is one strength for every layer, or a sequence with one per layer
+    (the direct-dropout equivalent of an inverted net needs ``l2 q_l^2`` on
+    the layers that read a dropped layer). With the factor 1/2 the L2 term's
+    gradient is ``l2 * w``, the form used in the book's update rules.
     """
-    squares = sum(jnp.sum(p["w"] ** 2) for p in params)
     absolutes = sum(jnp.sum(jnp.abs(p["w"])) for p in params)
+    if isinstance(l2, (list, tuple)):
+        if len(l2) != len(params):
+            raise ValueError(f"l2 needs one strength per layer ({len(params)}), got {len(l2)}: {l2!r}")
+        return sum(0.5 * s * jnp.sum(p["w"] ** 2) for p, s in zip(params, l2)) + l1 * absolutes
+    squares = sum(jnp.sum(p["w"] ** 2) for p in params)
     return 0.5 * l2 * squares + l1 * absolutes

@@ -23,16 +23,18 @@ checked to round-off.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from dropoutlib._checks import check_probability
-from dropoutlib.mlp import Params, max_norm, mlp_apply
-from dropoutlib.train import cross_entropy
+from dropoutlib.experiments.mlp import Params, mlp_apply
+from dropoutlib.experiments.train import make_optimizer, penalized_loss, training_step
+
+__all__ = ["LayerHyper", "direct_equivalent", "direct_params_from_inverted", "keep_probs", "train_layerwise"]
 
 
 def keep_probs(rates: Sequence[float]) -> list[float]:
@@ -84,21 +86,6 @@ def direct_equivalent(rates: Sequence[float], optimizer: str, l2: float = 0.0, m
     return LayerHyper(factors, [l2 * q**2 for q in qs], [max_norm / q for q in qs])
 
 
-def _optimizer(name: str, learning_rate: float, momentum: float, eps: float) -> optax.GradientTransformation:
-    if name == "sgd":
-        return optax.sgd(learning_rate)
-    if name == "momentum":
-        return optax.sgd(learning_rate, momentum=momentum)
-    if name == "adam":
-        return optax.adam(learning_rate, eps=eps)
-    raise ValueError(f"optimizer must be 'sgd', 'momentum' or 'adam', got {name!r}")
-
-
-def _project(params: Params, radii: Sequence[float]) -> Params:
-    """Max-norm projection with one radius per layer."""
-    return [max_norm([layer], c)[0] for layer, c in zip(params, radii)]
-
-
 def train_layerwise(
     key: jax.Array,
     params: Params,
@@ -117,9 +104,11 @@ def train_layerwise(
 ) -> tuple[Params, jax.Array]:
     """Full-batch training with per-layer factors; returns the final params and a trajectory.
 
-    Step ``t`` uses the mask ``fold_in(key, t)`` (the same for a direct and an
-    inverted net given the same key), minimizes mean cross-entropy plus
-    ``sum_l l2_l / 2 ||W_l||^2``, multiplies layer ``l``'s update by
+    The step is :func:`~dropoutlib.experiments.train.training_step`, the one
+    that :func:`~dropoutlib.experiments.train.train` uses: step ``t`` uses
+    the mask ``fold_in(key, t)`` (the same for a direct and an inverted net
+    given the same key), minimizes mean cross-entropy plus
+    ``sum_l l2_l / 2 ||W_l||^2``, multiplies layer ``l``'s weight update by
     ``lr_factor[l]``, then projects onto the per-layer max-norm balls. The
     trajectory holds the test-mode logits on ``probe`` after every step,
     shape ``(steps, len(probe), classes)``: equal trajectories mean equal
@@ -128,24 +117,18 @@ def train_layerwise(
     n_layers = len(params)
     if not (len(layers.lr_factor) == len(layers.l2) == len(layers.max_norm) == len(rates) == n_layers):
         raise ValueError(f"rates and every per-layer setting need {n_layers} entries")
-    base = _optimizer(optimizer, learning_rate, momentum, eps)
-    # Only the weights change coordinates between the schemes; biases do not.
-    factors = [{"w": jnp.asarray(f, x.dtype), "b": jnp.asarray(1.0, x.dtype)} for f in layers.lr_factor]
-    opt_state = base.init(params)
-
-    def loss(params: Params, step: jax.Array) -> jax.Array:
-        logits = mlp_apply(params, x, key=jax.random.fold_in(key, step), rates=rates, inverted=inverted, train=True)
-        penalty = sum(0.5 * l2 * jnp.sum(p["w"] ** 2) for p, l2 in zip(params, layers.l2))
-        return cross_entropy(logits, y) + penalty
+    keep_probs(rates)  # validates the rates
+    opt = make_optimizer(optimizer, learning_rate, momentum=momentum, eps=eps, layer_factors=layers.lr_factor)
+    radii = list(layers.max_norm)
 
     def step(carry: tuple[Params, Any], t: jax.Array):
         params, opt_state = carry
-        grads = jax.grad(loss)(params, t)
-        updates, opt_state = base.update(grads, opt_state, params)
-        updates = jax.tree.map(lambda u, f: u * f, updates, factors)
-        params = _project(optax.apply_updates(params, updates), layers.max_norm)
+        loss = functools.partial(
+            penalized_loss, x=x, y=y, key=jax.random.fold_in(key, t), rates=rates, l2=list(layers.l2), inverted=inverted
+        )
+        params, opt_state = training_step(params, opt_state, loss, opt, radii)
         logits = mlp_apply(params, probe, rates=rates, inverted=inverted, train=False)
         return (params, opt_state), logits
 
-    (params, _), trajectory = jax.lax.scan(step, (params, opt_state), jnp.arange(steps))
+    (params, _), trajectory = jax.lax.scan(step, (params, opt.init(params)), jnp.arange(steps))
     return params, trajectory
