@@ -155,6 +155,23 @@ def test_math_is_typeset_and_no_raw_tex_is_left(rendered):
     assert sum(data["math_total"] for data in rendered.values()) > 50  # the book does contain math
 
 
+# MyST markup that a reader should never see: a role ({glue:text}`x`,
+# {cite:p}`x`, {numref}`x`, {ref}`x`, {doc}`x`, {eq}`x`, {math}`x`) or a
+# directive fence (```{figure}, :::{admonition}) left as text by a typo,
+# such as a role missing its closing backtick. Code blocks are excluded
+# from the probed text, so examples of markup inside code do not count.
+RAW_MYST = re.compile(r"\{(glue|glue:[a-z]+|cite|cite:[a-z]+|numref|ref|doc|eq|math|term|download)\}|(```|:::)\{[a-z-]+\}")
+
+
+def test_no_unrendered_myst_markup_is_visible(rendered):
+    problems = {}
+    for page, data in rendered.items():
+        match = RAW_MYST.search(data["text"])
+        if match:
+            problems[page] = data["text"][max(0, match.start() - 60) : match.end() + 60]
+    assert not problems, problems
+
+
 def test_every_figure_has_loaded(rendered):
     broken = {page: [i["src"] for i in data["images"] if not i["ok"]] for page, data in rendered.items()}
     broken = {page: srcs for page, srcs in broken.items() if srcs}

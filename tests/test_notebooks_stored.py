@@ -6,7 +6,7 @@ These tests close that hole, and check that every notebook is in the book
 and stored in the normalized form that the refresh command writes.
 """
 
-import json
+import re
 
 import pytest
 
@@ -78,4 +78,57 @@ def test_toc_files_resolution_rejects_a_missing_page(tmp_path, monkeypatch):
 def test_setup_cell_names_the_configured_repository():
     url, branch = nbtools.repository()
     assert f"git+{url}@{branch}" in nbtools.setup_cell_source()
-    json.dumps(nbtools.NOTEBOOK_ENV)  # plain strings only: it is passed to kernels as environment
+
+
+def test_notebook_environment_is_plain_strings():
+    # It is passed to kernels as their environment, which takes strings only.
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in nbtools.NOTEBOOK_ENV.items())
+
+
+NBVAL_TAG = re.compile(r"^nbval", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_nbval_marker_outside_the_setup_cell(path):
+    # A marker (a tag such as nbval-skip or nbval-ignore-output, or a
+    # "# NBVAL_..." comment) would silently exempt a cell from the
+    # regression test. Only the generated setup cell may carry one.
+    for index, cell in enumerate(nbtools.read(path).cells):
+        if nbtools.is_setup_cell(cell):
+            continue
+        tags = [tag for tag in cell.metadata.get("tags", []) if NBVAL_TAG.match(tag)]
+        assert not tags, f"{path.name}, cell {index}: nbval tag {tags}"
+        assert "NBVAL_" not in cell.source.upper(), f"{path.name}, cell {index}: an NBVAL_ comment"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_stored_warnings(path):
+    found = nbtools.stderr_of(nbtools.read(path))
+    assert not found, f"{path.name} stores stderr (a warning?) in cells {[i for i, _ in found]}"
+
+
+def test_progress_bars_are_the_only_stderr_that_is_filtered():
+    bar = "\rtraining:  40%|####      | 400/1000 [00:02<00:03, 190.1step/s]\rtraining: 100%|##########| 1000/1000 [00:05<00:00]\n"
+    assert nbtools.without_progress_bars(bar) == ""
+    warning = "/x.py:3: RuntimeWarning: invalid value encountered in divide\n"
+    assert nbtools.without_progress_bars(bar + warning) == warning
+
+
+MAX_LINE = 88  # what fits the rendered book's code and output boxes
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_code_or_output_line_runs_past_the_right_edge(path):
+    long_lines = []
+    for index, cell in enumerate(nbtools.read(path).cells):
+        if cell.cell_type != "code":
+            continue
+        texts = [cell.source]
+        for output in cell.outputs:
+            if output.output_type == "stream":
+                texts.append(output.text)
+            elif output.output_type in ("execute_result", "display_data") and "scrapbook" not in output.get("metadata", {}):
+                texts.append(output.get("data", {}).get("text/plain", ""))
+        for text in texts:
+            long_lines += [f"cell {index}: {line[:60]}... ({len(line)})" for line in text.splitlines() if len(line) > MAX_LINE]
+    assert not long_lines, f"{path.name} has lines over {MAX_LINE} characters:\n" + "\n".join(long_lines)

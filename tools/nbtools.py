@@ -9,6 +9,7 @@ which they are stored. Keeping it in one module means the checks in
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -27,7 +28,24 @@ NOTEBOOK_ENV = {
     "PYTHONHASHSEED": "0",
 }
 
-SETUP_TAGS = ["nbval-skip", "remove-cell"]
+# The setup cell is hidden in the book but RUN by the regression test: in the
+# simulated Colab runtime it is what installs dropoutlib.
+SETUP_TAGS = ["remove-cell"]
+
+# A tqdm progress bar as it reaches stderr: carriage-return-separated frames
+# like "training:  40%|####      | 400/1000 [00:02<00:03, 190.1step/s]".
+PROGRESS_FRAME = re.compile(r"^[^\r\n]*\d+%\|[^\r\n]*\|[^\r\n]*$")
+
+
+def without_progress_bars(text: str) -> str:
+    """``text`` of a stderr stream with every progress-bar frame removed.
+
+    Only progress bars are unstable noise; everything else on stderr (a
+    warning, a NaN, a deprecation) is kept, so that it is stored, compared
+    and seen.
+    """
+    kept = [frame for frame in re.split(r"[\r\n]", text) if frame.strip() and not PROGRESS_FRAME.match(frame)]
+    return "\n".join(kept) + ("\n" if kept else "")
 
 # Cell metadata that carries meaning: tags (nbval and the book read them) and
 # myst-nb's figure captions. Everything else is editor or kernel noise.
@@ -79,11 +97,17 @@ def setup_cell_source() -> str:
     return (
         "# Setup for Colab or any fresh kernel: install dropoutlib when it is missing.\n"
         "# Written by tools/refresh_notebooks.py from _config.yml; change it there.\n"
-        "import importlib, importlib.util, os, subprocess, sys\n"
+        "import importlib, importlib.util, os, pathlib, subprocess, sys\n"
         "\n"
-        'if importlib.util.find_spec("dropoutlib") is None:\n'
-        f'    source = os.environ.get("DROPOUTLIB_SOURCE", "git+{url}@{branch}")\n'
-        '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", source], check=True)\n'
+        'needed = ("dropoutlib", "optax", "sklearn", "tqdm", "matplotlib")\n'
+        "if any(importlib.util.find_spec(name) is None for name in needed):\n"
+        f'    repository = "git+{url}@{branch}"\n'
+        '    source = os.environ.get("DROPOUTLIB_SOURCE", repository)\n'
+        "    if os.path.isdir(source):  # a local clone\n"
+        "        source = pathlib.Path(source).resolve().as_uri()\n"
+        '    requirement = f"dropoutlib[experiments,book] @ {source}"\n'
+        '    pip = [sys.executable, "-m", "pip", "install", "--quiet", requirement]\n'
+        "    subprocess.run(pip, check=True)\n"
         "    importlib.invalidate_caches()"
     )
 
@@ -105,9 +129,9 @@ def with_setup_cell(nb: Any) -> Any:
 def normalized(nb: Any) -> Any:
     """Return a copy of ``nb`` without machine paths, timings or kernel noise.
 
-    Keeps: sources, cell tags and figure captions, outputs except stderr (warnings and progress
-    bars: unstable, and not compared by nbval), execution counts, and output
-    metadata (myst-nb's glue records live there). Cell ids become their
+    Keeps: sources, cell tags and figure captions, outputs (stderr without its
+    progress bars; see :func:`without_progress_bars`), execution counts, and
+    output metadata (myst-nb's glue records live there). Cell ids become their
     position, so an unchanged notebook is stored byte-identically.
     """
     nb = copy.deepcopy(nb)
@@ -120,12 +144,28 @@ def normalized(nb: Any) -> Any:
             cell.pop("outputs", None)
             cell.pop("execution_count", None)
             continue
-        cell.outputs = [
-            output
-            for output in cell.outputs
-            if not (output.output_type == "stream" and output.get("name") == "stderr")
-        ]
+        outputs = []
+        for output in cell.outputs:
+            if output.output_type == "stream" and output.get("name") == "stderr":
+                text = without_progress_bars(output.text)
+                if not text:
+                    continue
+                output.text = text
+            outputs.append(output)
+        cell.outputs = outputs
     return nb
+
+
+def stderr_of(nb: Any) -> list[tuple[int, str]]:
+    """``(cell index, text)`` of every stderr output that is not a progress bar."""
+    found = []
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream" and output.get("name") == "stderr":
+                text = without_progress_bars(output.text)
+                if text:
+                    found.append((index, text))
+    return found
 
 
 def read(path: Path) -> Any:

@@ -5,7 +5,8 @@
 
 Each notebook gets the current setup cell (from _config.yml), runs in a fresh
 kernel with the fixed environment of ``tools.nbtools.NOTEBOOK_ENV``, and is
-stored normalized. Running it twice in a row leaves the files unchanged; that
+stored normalized. A notebook that writes anything but a progress bar to
+stderr (a warning, say) is not stored: the refresh stops and names the cell. Running it twice in a row leaves the files unchanged; that
 is what makes the stored outputs a regression test.
 """
 
@@ -37,6 +38,10 @@ def refresh(path: Path) -> float:
     )
     client.execute()
     elapsed = time.perf_counter() - start
+    warnings = nbtools.stderr_of(nb)
+    if warnings:
+        where = "\n".join(f"  cell {index}: {text.strip()[:500]}" for index, text in warnings)
+        raise SystemExit(f"{path.name} wrote to stderr (a warning?); fix it rather than store it:\n{where}")
     nbtools.write(nbtools.normalized(nb), path)
     return elapsed
 
