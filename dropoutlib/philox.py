@@ -24,7 +24,7 @@ pedigree; JAX ships it as the ``philox4x32`` key implementation.
 
 Here the counter of the element with 64-bit flat index ``(lo, hi)`` is
 ``(lo, hi, 0, 0)``, the key is the JAX key's two words
-(:func:`dropoutlib._counter.key_words`), and the element's 32 bits are the
+(``dropoutlib._counter.key_words``), and the element's 32 bits are the
 first output word. Like the hash, the mask is a pure function of (key,
 index), fuses into the kernel that applies it, and is recomputed in the
 backward pass; unlike the hash it has a 128-bit counter, so no two elements of

@@ -3,7 +3,7 @@
 Every comparison in the book (dropout against none, direct against
 inverted, with and without a constraint, two rates) is **paired**: both
 set-ups run with the same seeds (hence the same initializations, data order
-and dropout keys, see :func:`~dropoutlib.experiments.train.hyper_variants`)
+and dropout keys, see :func:`~dropoutlib.experiments.hyper_variants`)
 and are scored on the same test examples. Two things make the measured
 difference noisy, and the interval must cover both:
 

@@ -104,8 +104,8 @@ def train_layerwise(
 ) -> tuple[Params, jax.Array]:
     """Full-batch training with per-layer factors; returns the final params and a trajectory.
 
-    The step is :func:`~dropoutlib.experiments.train.training_step`, the one
-    that :func:`~dropoutlib.experiments.train.train` uses: step ``t`` uses
+    The step is ``dropoutlib.experiments.train.training_step``, the one
+    that :func:`~dropoutlib.experiments.train` uses: step ``t`` uses
     the mask ``fold_in(key, t)`` (the same for a direct and an inverted net
     given the same key), minimizes mean cross-entropy plus
     ``sum_l l2_l / 2 ||W_l||^2``, multiplies layer ``l``'s weight update by
