@@ -8,8 +8,10 @@ dropped units is a sum of ``n`` independent Bernoulli(p) variables:
 The factor ``p^k q^(n-k)`` is the probability of one particular pattern with
 ``k`` drops; the binomial coefficient counts the patterns.
 
-Evaluating that product directly overflows (``C(1024, 512)`` is about
-``4.5e306``) or underflows long before ``n = 100000``. Here it is computed in
+Evaluating that product directly breaks down early: ``C(1024, 512)``, about
+``4.48e306``, still fits in a float64, but ``2^1024`` and ``C(1030, 515)`` do
+not, and ``p^k q^(n-k)`` underflows to 0 long before ``n = 100000`` (at
+``n = 10000``, ``p = 0.1``, ``k = 1000`` already). Here it is computed in
 float64 and in log space with Loader's saddle-point form, the algorithm
 behind R's ``dbinom``: it rewrites the log-pmf as a sum of small, accurately
 computable terms, so the result is exact to a few units of round-off.

@@ -48,6 +48,7 @@ def test_the_core_namespace_is_dropout_and_its_statistics():
     public = {name for name in vars(dropoutlib) if not name.startswith("_")}
     assert public - set(dropoutlib.__all__) <= {
         "binomial", "dropout", "gaussian", "masks", "moments", "hashmask", "philox", "book", "experiments",
+        "maskstats",
     }
 
 
