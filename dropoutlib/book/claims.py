@@ -14,6 +14,9 @@ The vocabulary, used the same way everywhere:
   definition needed fixing;
 * **holds, with limits**: true where the book checked it, not everywhere;
 * **partly holds**: one part is right, another is not (the verdict says which);
+* **not shown at this scale**: the book's small experiment detects no effect
+  either way (the paired interval includes zero), so it neither confirms nor
+  refutes the claim;
 * **does not hold**: the computation contradicts it.
 """
 
@@ -52,7 +55,12 @@ CLAIMS: dict[str, Claim] = {
         "06_regularizers",
     ),
     "C9": Claim("Max-norm bounds each weight, |w| <= c", "holds, with a correction", "06_regularizers"),
-    "C10": Claim("Dropout prevents overfitting", "holds, with limits", "01_overfitting"),
+    "C10": Claim(
+        "Dropout prevents overfitting",
+        "not shown at this scale: no detectable gain in test error or cross-entropy on 250 or 1079 digits,"
+        " though dropout does make the network robust to losing hidden units",
+        "01_overfitting",
+    ),
 }
 
 
