@@ -55,6 +55,7 @@ def test_forgetting_comparison_is_paired_and_zero_when_nothing_is_forgotten():
     # A bias-free ReLU net stretched by 2 keeps its argmax and grows more confident.
     assert np.array_equal(result["ok"]["error"], result["bad"]["error"])
     assert np.all(result["bad"]["confidence"] >= result["ok"]["confidence"] - 1e-6)
+    assert result["overconfidence"].low > 0
 
 
 def test_saturated_fraction_counts_flat_sigmoid_outputs():
