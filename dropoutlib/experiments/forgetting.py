@@ -1,0 +1,110 @@
+"""What a direct-dropout network does when its test-time factors are forgotten.
+
+A direct net trained with keep probability ``q_l`` on the input of layer
+``l`` must multiply that input by ``q_l`` at test time. Forgetting it on a
+set ``F`` of layers runs layer ``l in F`` on inputs ``1/q_l`` times larger
+than those it was trained on, on average. For a bias-free ReLU network this
+stretches the logits by ``prod_{l in F} 1/q_l`` (ReLU is positively
+homogeneous); with biases, or with saturating units such as the sigmoid,
+it is no longer a stretch.
+
+:func:`forgetting_comparison` scores stacked networks (one per seed) on
+every test example with and without the factors and returns the paired
+differences of :mod:`dropoutlib.experiments.compare`;
+:func:`saturated_fraction` counts the sigmoid outputs that the forgotten
+factors push against 0 or 1.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Collection, Sequence
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from dropoutlib.experiments.calibration import scores_from_logits
+from dropoutlib.experiments.compare import paired_difference
+from dropoutlib.experiments.mlp import Params, mlp_apply, mlp_forward
+
+__all__ = ["SCORES", "forgetting_comparison", "forgotten_factor", "saturated_fraction", "test_rates"]
+
+SCORES = ("error", "loss", "overconfidence")
+
+
+def test_rates(rates: Sequence[float], forgotten: Collection[int] = ()) -> list[float]:
+    """The rates a direct net applies at test time (factor ``q = 1 - rate``), with the ``forgotten`` layers at 0."""
+    unknown = set(forgotten) - set(range(len(rates)))
+    if unknown:
+        raise ValueError(f"forgotten names layers {sorted(unknown)}, but there are only {len(rates)}")
+    return [0.0 if layer in forgotten else float(rate) for layer, rate in enumerate(rates)]
+
+
+def forgotten_factor(rates: Sequence[float], forgotten: Collection[int]) -> float:
+    """``prod_{l in forgotten} 1 / q_l``: how much too large the forgotten layers' inputs are, compounded."""
+    test_rates(rates, forgotten)  # validates the layer indices
+    return math.prod(1.0 / (1.0 - float(rates[layer])) for layer in forgotten)
+
+
+def _stacked_logits(params: Params, x: ArrayLike, rates: Sequence[float], activation: str) -> jax.Array:
+    run = lambda p: mlp_apply(p, x, rates=rates, inverted=False, activation=activation)  # noqa: E731
+    return jax.vmap(run)(params)
+
+
+def forgetting_comparison(
+    params: Params,
+    x: ArrayLike,
+    labels: ArrayLike,
+    rates: Sequence[float],
+    forgotten: Collection[int],
+    *,
+    activation: str = "relu",
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Score direct-dropout nets with their test-time factors (``"ok"``) and with some forgotten (``"bad"``).
+
+    Args:
+      params: direct-dropout parameters stacked over seeds (leading axis).
+      x, labels: the test examples.
+      rates: the drop rate on each layer's input (``q_l = 1 - rates[l]``).
+      forgotten: the layers whose factor is forgotten.
+      activation: the hidden units' activation.
+      kwargs: passed to :func:`~dropoutlib.experiments.compare.paired_difference`.
+
+    Returns:
+      ``{"ok": scores, "bad": scores, "factor": float, "error": d, "loss": d,
+      "overconfidence": d}``: the per-seed, per-example scores of
+      :func:`~dropoutlib.experiments.calibration.scores_from_logits` in both
+      modes, the compounded factor, and for each score the paired difference
+      forgotten minus with-factor.
+    """
+    ok = scores_from_logits(_stacked_logits(params, x, test_rates(rates), activation), labels)
+    bad = scores_from_logits(_stacked_logits(params, x, test_rates(rates, forgotten), activation), labels)
+    result: dict[str, Any] = {"ok": ok, "bad": bad, "factor": forgotten_factor(rates, forgotten)}
+    for score in SCORES:
+        result[score] = paired_difference(bad[score], ok[score], **kwargs)
+    return result
+
+
+def saturated_fraction(
+    params: Params,
+    x: ArrayLike,
+    rates: Sequence[float],
+    forgotten: Collection[int] = (),
+    *,
+    hidden_layer: int = -1,
+    margin: float = 0.01,
+) -> float:
+    """Share of one hidden sigmoid layer's outputs within ``margin`` of 0 or 1, over seeds, examples and units.
+
+    ``params`` are direct-dropout sigmoid nets stacked over seeds; the
+    factors of the ``forgotten`` layers are left out. A sigmoid output in
+    ``[0, margin)`` or ``(1 - margin, 1]`` means ``|pre-activation| > log((1 - margin) / margin)``
+    (4.6 for the default margin), where the unit is flat and its output
+    barely depends on its input.
+    """
+    used = test_rates(rates, forgotten)
+    run = lambda p: mlp_forward(p, x, rates=used, inverted=False, activation="sigmoid")[1][hidden_layer]  # noqa: E731
+    h = jax.vmap(run)(params)
+    return float(jnp.mean((h < margin) | (h > 1.0 - margin)))
