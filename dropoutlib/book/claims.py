@@ -51,7 +51,8 @@ CLAIMS: dict[str, Claim] = {
     ),
     "C8": Claim(
         "Dropout alone does not stop the weights from growing; use L2 or max-norm with it",
-        "holds",
+        "partly holds: nothing in dropout bounds the weights, and L2 or max-norm do; but the runaway "
+        "comes from the learning rate, not from dropout (a network without dropout runs away at the same step size)",
         "06_regularizers",
     ),
     "C9": Claim("Max-norm bounds each weight, |w| <= c", "holds, with a correction", "06_regularizers"),

@@ -1,0 +1,179 @@
+"""Weight norms at step 0, units held by max-norm, how often the projection acts,
+per-layer learning-rate factors, and the choice of a setting on validation."""
+
+import functools
+import importlib
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import dropoutlib.experiments as dx
+from dropoutlib.experiments.reparam import direct_params_from_inverted
+from dropoutlib.experiments.selection import choose_by_validation
+from dropoutlib.experiments.weights import initial_params, unit_norms, units_at_bound, weight_norm
+
+tr = importlib.import_module("dropoutlib.experiments.train")  # the module; dx.train is the function
+
+SMALL = dx.TrainConfig(hidden=(32,), steps=40, eval_every=20, optimizer="momentum", batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return dx.load_digits(seed=0, train_size=300)
+
+
+# ---------------------------------------------------------------- weights at step 0
+def test_initial_params_are_what_training_starts_from(digits):
+    # With a learning rate of 1e-30 one step moves nothing: the trained params
+    # are the starting params. A different key split or projection would differ.
+    variants = [dx.Hyper(learning_rate=1e-30), dx.Hyper(learning_rate=1e-30, max_norm=0.5)]
+    keys, hypers, shape = dx.hyper_variants([0, 1], variants)
+    config = SMALL._replace(steps=1, eval_every=1)
+    start = initial_params(keys, digits, hypers, config, grid_shape=shape)
+    moved = dx.sweep(keys, digits, hypers, config, grid_shape=shape)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12), start, moved.params)
+    np.testing.assert_allclose(weight_norm(start), moved.final("weight_norm"), rtol=1e-5)
+    assert weight_norm(start)[0, 0] != weight_norm(start)[1, 0]  # seeds differ
+    assert np.all(np.concatenate([n[:, 1].ravel() for n in unit_norms(start)]) <= 0.5 * (1 + 1e-6))  # projected at init
+
+
+def test_initial_params_reject_a_wrong_grid(digits):
+    keys, hypers, _ = dx.hyper_variants([0, 1], [dx.Hyper()])
+    with pytest.raises(ValueError, match="grid_shape"):
+        initial_params(keys, digits, hypers, SMALL, grid_shape=(3,))
+
+
+def test_weight_norm_and_unit_norms_by_hand():
+    params = [{"w": np.array([[3.0, 0.0], [4.0, 1.0]]), "b": np.array([100.0, 100.0])}, {"w": np.array([[2.0], [0.0]]), "b": np.zeros(1)}]
+    assert weight_norm(params) == pytest.approx(math.sqrt(9 + 16 + 1 + 4))  # biases excluded
+    np.testing.assert_allclose(unit_norms(params)[0], [5.0, 1.0])
+    assert [int(n) for n in units_at_bound(params, 2.0)] == [1, 1]  # 5 >= 2 and 2 >= 2; 1 < 2
+    assert [int(n) for n in units_at_bound(params, 5.0 * (1 + 1e-6))] == [1, 0]  # within rtol of the bound
+
+
+def test_units_at_bound_after_projection_and_not_before(digits):
+    result = dx.train(jax.random.key(0), digits, dx.Hyper(learning_rate=0.5, max_norm=1.0), SMALL)
+    held = units_at_bound(result.params, 1.0)
+    assert int(held[0]) > 0  # He columns have norm ~1.4: the first layer is held at 1
+    free = dx.train(jax.random.key(0), digits, dx.Hyper(learning_rate=0.5), SMALL)
+    assert [int(n) for n in units_at_bound(free.params, 1e6)] == [0, 0]
+
+
+# ---------------------------------------------------------------- how often max-norm acts
+def _projected_by_hand(key, data, hyper, config):
+    """Replays the training loop step by step and counts the units outside the ball before projection."""
+    state = tr._init(key, hyper, data, config=config)
+    optimizer = tr._optimizer(config, hyper)
+    dropout_key, batch_key = jax.random.split(state.key)
+
+    @jax.jit
+    def unconstrained_step(params, opt_state, step):
+        idx = jax.random.randint(jax.random.fold_in(batch_key, step), (config.batch_size,), 0, data.train.x.shape[0])
+        loss = functools.partial(
+            tr.penalized_loss, x=data.train.x[idx], y=data.train.y[idx], key=jax.random.fold_in(dropout_key, step),
+            rates=tr._rates(config, hyper),
+        )
+        return tr.training_step(params, opt_state, loss, optimizer)
+
+    params, opt_state, fractions = state.params, state.opt_state, []
+    for step in range(config.steps):
+        params, opt_state = unconstrained_step(params, opt_state, step)
+        norms = np.concatenate([np.asarray(n) for n in unit_norms(params)])
+        fractions.append(float(np.mean(norms > hyper.max_norm)))
+        params = dx.max_norm(params, hyper.max_norm)
+    return np.mean(fractions)
+
+
+def test_max_norm_active_counts_the_projections(digits):
+    config = SMALL._replace(steps=20, eval_every=20)
+    radii = [math.inf, 1e3, 1e-3, 1.45]  # 1.45 is near the He column norm: some units cross, some not
+    keys, hypers, _ = dx.hyper_variants([1], [dx.Hyper(learning_rate=0.5, max_norm=c) for c in radii])
+    active = dx.sweep(keys, digits, hypers, config).final("max_norm_active")
+    assert active[0] == 0.0 and active[1] == 0.0
+    assert active[2] > 0.9  # every unit that still gets a gradient is pushed out of a tiny ball
+    assert 0.02 < active[3] < 0.98
+    by_hand = _projected_by_hand(jax.random.key(1), digits, dx.Hyper(learning_rate=0.5, max_norm=1.45), config)
+    assert float(active[3]) == pytest.approx(by_hand, abs=5 / 840)  # 42 units x 20 steps
+
+
+# ---------------------------------------------------------------- per-layer learning-rate factors
+def test_default_factors_leave_training_unchanged(digits):
+    hyper = dx.Hyper(rate_hidden=0.5, learning_rate=0.05)
+    a = dx.train(jax.random.key(2), digits, hyper, SMALL)
+    b = dx.train(jax.random.key(2), digits, hyper._replace(lr_factor_input=1.0, lr_factor_hidden=1.0), SMALL)
+    jax.tree.map(np.testing.assert_array_equal, a.params, b.params)
+
+
+def test_factors_scale_each_layers_weight_step(digits):
+    # One plain-SGD step: the weight update of each layer scales by its factor, biases not.
+    config = dx.TrainConfig(hidden=(16,), steps=1, eval_every=1, optimizer="sgd", batch_size=None)
+    keys, hypers, _ = dx.hyper_variants([0], [dx.Hyper(learning_rate=0.1), dx.Hyper(learning_rate=0.1, lr_factor_input=0.5, lr_factor_hidden=3.0)])
+    start = initial_params(keys, digits, hypers, config)
+    end = dx.sweep(keys, digits, hypers, config).params
+    step = jax.tree.map(lambda e, s: np.asarray(e, np.float64) - np.asarray(s, np.float64), end, start)
+    np.testing.assert_allclose(step[0]["w"][1], 0.5 * step[0]["w"][0], rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(step[1]["w"][1], 3.0 * step[1]["w"][0], rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(step[1]["b"][1], step[1]["b"][0], rtol=1e-4, atol=1e-7)
+    assert np.abs(step[1]["w"][0]).max() > 1e-4
+
+
+def test_inverted_with_factors_q2_follows_direct(digits):
+    # The reparametrization: inverted at eta with factors q^2, started from q W0,
+    # is direct at eta started from W0 (same masks, same batches).
+    config = dx.TrainConfig(hidden=(16,), steps=30, eval_every=30, optimizer="momentum", batch_size=32)
+    q_in, q_h = 0.8, 0.5
+    base = dx.Hyper(learning_rate=0.05, rate_input=0.2, rate_hidden=0.5)
+    direct = dx.train(jax.random.key(3), digits, base, config._replace(inverted=False))
+    init_key = jax.random.split(jax.random.key(3))[0]
+    w0 = dx.init_mlp(init_key, (64, 16, 10))
+    v0 = [{**p, "w": p["w"] * q} for p, q in zip(w0, (q_in, q_h))]
+    hyper = base._replace(lr_factor_input=q_in**2, lr_factor_hidden=q_h**2)
+    segment = jax.jit(functools.partial(tr._segment, config=config))
+
+    def run_inverted(h):
+        state = tr._init(jax.random.key(3), h, digits, config=config)
+        state = state._replace(params=v0, opt_state=tr._optimizer(config, h).init(v0))
+        return direct_params_from_inverted(segment(state, h, digits)[0].params, [0.2, 0.5])
+
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-6), run_inverted(hyper), direct.params)
+    # Without the factors the two part ways.
+    gap = np.abs(np.asarray(run_inverted(base)[1]["w"]) - np.asarray(direct.params[1]["w"])).max()
+    assert gap > 1e-2
+
+
+def test_bad_factors_raise(digits):
+    for field in ("lr_factor_input", "lr_factor_hidden"):
+        with pytest.raises(ValueError, match=field):
+            dx.train(jax.random.key(0), digits, dx.Hyper(**{field: 0.0}), SMALL)
+
+
+# ---------------------------------------------------------------- choosing on validation
+def test_choose_by_validation_picks_the_lowest_error_per_group():
+    error = np.array([[0.10, 0.05, 0.20, 0.30], [0.12, 0.07, 0.10, 0.30]])
+    loss = np.ones_like(error)
+    assert choose_by_validation(error, loss, {"a": [0, 1], "b": [2, 3]}) == {"a": 1, "b": 2}
+
+
+def test_choose_by_validation_breaks_ties_by_loss_then_order():
+    k = np.float32(1 / 359)
+    # Equal mean error (3/359 and 3/359 over two seeds, summed in another order).
+    error = np.array([[2 * k, 1 * k, 1 * k], [1 * k, 2 * k, 2 * k]], np.float32)
+    loss = np.array([[0.3, 0.2, 0.2], [0.3, 0.2, 0.2]])
+    assert choose_by_validation(error, loss, {"m": [0, 1, 2]}) == {"m": 1}
+    assert choose_by_validation(error, loss, {"m": [2, 1]}) == {"m": 2}
+    # Means that differ only by the order of a float sum are a tie, settled by the loss.
+    error = np.array([[0.1, 0.3], [0.2, 0.2], [0.3, 0.1]])
+    assert error.mean(axis=0)[0] != error.mean(axis=0)[1]
+    assert choose_by_validation(error, np.array([[0.1, 0.2]] * 3), {"m": [0, 1]}) == {"m": 0}
+
+
+def test_choose_by_validation_rejects_bad_input():
+    with pytest.raises(ValueError, match="shape"):
+        choose_by_validation(np.zeros((2, 3)), np.zeros((2, 2)), {"a": [0]})
+    with pytest.raises(ValueError, match="NaN"):
+        choose_by_validation(np.array([[np.nan, 0.1]]), np.zeros((1, 2)), {"a": [0, 1]})
+    with pytest.raises(ValueError, match="column indices"):
+        choose_by_validation(np.zeros((2, 3)), np.zeros((2, 3)), {"a": [3]})
