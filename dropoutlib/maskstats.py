@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import functools
 import math
+from statistics import NormalDist
 from typing import Callable, NamedTuple, Sequence
 
 import jax
@@ -109,20 +110,23 @@ def dropped_masks(
     return _dropped_masks(key, jnp.float32(rate), shape, int(steps), impl, dims, step_key)
 
 
+def _two_sided_alpha(z: float) -> float:
+    """``2 Phi(-z)``, the chance that a standard normal misses 0 by ``z`` or more."""
+    return math.erfc(z / math.sqrt(2.0))
+
+
 def bonferroni_z(tests: int, z: float = 4.0) -> float:
     """The two-sided z-bound for ``tests`` tests that, together, fail as rarely as one test at ``z``.
 
     One ``|Z| > z`` test fails with probability ``a = 2 Phi(-z)`` (6.3e-5 at
     ``z = 4``). Holding the largest of ``tests`` independent ``|Z|`` to the
     bound ``Phi^{-1}(1 - a / (2 tests))`` fails with probability at most ``a``
-    (Bonferroni).
+    (Bonferroni). Computed with the standard library, so that a notebook that
+    only holds z-scores need not import SciPy.
     """
-    from scipy.stats import norm
-
     if tests < 1:
         raise ValueError(f"tests must be at least 1, got {tests!r}")
-    alpha = 2.0 * norm.sf(z)
-    return float(norm.isf(alpha / (2.0 * tests)))
+    return float(-NormalDist().inv_cdf(_two_sided_alpha(z) / (2.0 * tests)))
 
 
 def bonferroni_p(tests: int, z: float = 4.0) -> float:
@@ -131,11 +135,9 @@ def bonferroni_p(tests: int, z: float = 4.0) -> float:
     ``alpha / tests`` with ``alpha = 2 Phi(-z)``: holding the smallest of
     ``tests`` p-values above it fails with probability at most ``alpha``.
     """
-    from scipy.stats import norm
-
     if tests < 1:
         raise ValueError(f"tests must be at least 1, got {tests!r}")
-    return float(2.0 * norm.sf(z) / tests)
+    return _two_sided_alpha(z) / tests
 
 
 class ZCheck(NamedTuple):
@@ -194,14 +196,14 @@ def p_check(pvalues: ArrayLike | Sequence[float], level: float = 4.0) -> PCheck:
     discrete statistics (a chi-square on counts) are uniform only
     approximately.
     """
-    from scipy.stats import chi2, norm
+    from scipy.stats import chi2
 
     p = np.asarray(pvalues, dtype=np.float64).ravel()
     if p.size == 0 or np.any(~(p >= 0) | (p > 1)):
         raise ValueError(f"p_check needs p-values in [0, 1], got {p!r}")
     with np.errstate(divide="ignore"):
         fisher = float(chi2.sf(-2.0 * np.sum(np.log(p)), 2 * p.size))
-    return PCheck(int(p.size), float(p.min()), bonferroni_p(int(p.size), level), fisher, float(2.0 * norm.sf(level)))
+    return PCheck(int(p.size), float(p.min()), bonferroni_p(int(p.size), level), fisher, _two_sided_alpha(level))
 
 
 def bernoulli_sum_variance_z(samples: ArrayLike, coefficients: ArrayLike, rate: float) -> float:
