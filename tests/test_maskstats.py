@@ -98,3 +98,109 @@ def test_unit_frequency_needs_a_random_mask(rate):
 def test_unit_frequency_needs_steps_and_units():
     with pytest.raises(ValueError, match="shape"):
         ms.unit_frequency_test(np.zeros(5, bool), 0.5)
+
+
+def test_bonferroni_p_is_the_four_sigma_level_split():
+    alpha = 2 * stats.norm.sf(4.0)
+    assert ms.bonferroni_p(1) == pytest.approx(alpha)
+    assert ms.bonferroni_p(9) == pytest.approx(alpha / 9)
+    with pytest.raises(ValueError):
+        ms.bonferroni_p(0)
+
+
+def test_z_check_passes_and_fails_at_the_bonferroni_bound():
+    bound = ms.bonferroni_z(3)
+    assert ms.z_check([0.5, -1.0, 2.0]) == ms.ZCheck(3, 2.0, bound)
+    assert ms.z_check([0.5, -1.0, 2.0]).passed
+    assert not ms.z_check([0.0, 0.0, -(bound + 1e-6)]).passed
+    assert ms.z_check([bound - 1e-6]).bound == pytest.approx(4.0)  # one test: plain 4 sigma
+    assert not ms.z_check([0.0, float("nan")]).passed
+    with pytest.raises(ValueError):
+        ms.z_check([])
+
+
+def test_z_check_holds_its_level_under_the_hypothesis():
+    # 2000 groups of 50 standard normals: the family rejects at most alpha of the time.
+    z = np.random.default_rng(0).standard_normal((2000, 50))
+    rejected = np.mean([not ms.z_check(row).passed for row in z])
+    assert rejected == 0.0  # alpha = 6.3e-5: expect 0.13 rejections in 2000 groups
+    assert ms.z_check(z[0] + 6.0).passed is False
+
+
+def test_p_check_bonferroni_and_fisher():
+    p = [0.2, 0.5, 0.9]
+    result = ms.p_check(p)
+    assert result.tests == 3 and result.min_p == 0.2
+    assert result.bound == pytest.approx(ms.bonferroni_p(3))
+    assert result.combined_p == pytest.approx(stats.combine_pvalues(p, method="fisher").pvalue)
+    assert result.alpha == pytest.approx(2 * stats.norm.sf(4.0)) and result.passed
+    assert not ms.p_check([0.3, 1e-6, 0.8]).passed  # one test fails badly: Bonferroni
+    leaning = np.full(40, 0.01)  # each test alone passes, together they do not: Fisher
+    assert ms.p_check(leaning).min_p > ms.p_check(leaning).bound
+    assert not ms.p_check(leaning).passed
+    assert not ms.p_check([0.0, 0.5]).passed
+    for bad in ([], [1.5], [float("nan")]):
+        with pytest.raises(ValueError):
+            ms.p_check(bad)
+
+
+def test_count_variance_z_by_hand():
+    counts = np.array([3, 5, 4, 7, 1, 4])  # sample variance 4, against n p q = 1.68
+    n, p, m = 8, 0.3, 6
+    pq = p * (1 - p)
+    mu4, sigma2 = n * pq * (1 + 3 * (n - 2) * pq), n * pq
+    var_v = mu4 / m - sigma2**2 * (m - 3) / (m * (m - 1))
+    expected = (np.var(counts, ddof=1) - sigma2) / np.sqrt(var_v)
+    assert expected == pytest.approx(2.32 / np.sqrt(8.0304 / 6 - 1.68**2 * 3 / 30))
+    assert ms.count_variance_z(counts, n, p) == pytest.approx(expected)
+    assert ms.count_variance_z(counts, n, 1 - p) == pytest.approx(expected)  # symmetric in p, q
+
+
+def test_the_variance_of_the_sample_variance_is_exact():
+    # Var[v] for Binomial(8, 0.3) samples of size 10, by simulation against the formula;
+    # the leading-order (mu4 - sigma^4) / N would be 11 % too small here.
+    n, p, size = 8, 0.3, 10
+    v = np.var(np.random.default_rng(1).binomial(n, p, (400_000, size)), axis=1, ddof=1)
+    pq = p * (1 - p)
+    mu4, sigma2 = n * pq * (1 + 3 * (n - 2) * pq), n * pq
+    var_v = mu4 / size - sigma2**2 * (size - 3) / (size * (size - 1))
+    assert v.mean() == pytest.approx(sigma2, abs=4 * np.sqrt(var_v / v.size))
+    assert v.var() == pytest.approx(var_v, rel=0.02)  # sampling error of v.var(): about 0.4 %
+    assert not v.var() == pytest.approx((mu4 - sigma2**2) / size, rel=0.02)
+
+
+@pytest.mark.parametrize("rate", [0.1, 0.5, 0.9])
+def test_correct_counts_pass_the_variance_test(rate):
+    rng = np.random.default_rng(int(rate * 10))
+    z = [ms.count_variance_z(rng.binomial(100, rate, 2000), 100, rate) for _ in range(20)]
+    assert ms.z_check(z).passed
+
+
+def test_repeated_or_shared_masks_fail_the_variance_test():
+    key = jax.random.key(6)
+    # A key reused for two steps: each count of 100 steps sums 50 pairs, variance doubles.
+    pairs = ms.dropped_masks(key, 0.5, (100,), 2000, step_key=lambda k, t: jax.random.fold_in(k, t // 2))
+    counts = np.asarray(pairs).reshape(20, 100, 100).sum(axis=1).ravel()
+    assert ms.count_variance_z(counts, 100, 0.5) > 20
+    fresh = ms.dropped_masks(key, 0.5, (100,), 2000)
+    counts = np.asarray(fresh).reshape(20, 100, 100).sum(axis=1).ravel()
+    assert abs(ms.count_variance_z(counts, 100, 0.5)) < 4
+
+
+def test_weighted_sum_variance_sees_a_shared_mask():
+    rng = np.random.default_rng(2)
+    c = rng.normal(size=64)
+    steps = 5000
+    independent = (rng.random((steps, 64)) < 0.7) @ c
+    assert abs(ms.bernoulli_sum_variance_z(independent + 3.0, c, 0.3)) < 4  # a constant shift is fine
+    shared = (rng.random((steps, 1)) < 0.7) * np.ones((1, 64)) @ c  # one entry for the whole layer
+    assert abs(ms.bernoulli_sum_variance_z(shared, c, 0.3)) > 20
+
+
+def test_the_variance_test_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="0 < rate < 1"):
+        ms.count_variance_z(np.arange(10), 10, 0.0)
+    with pytest.raises(ValueError, match="at least 4"):
+        ms.count_variance_z(np.arange(3), 10, 0.5)
+    with pytest.raises(ValueError, match="not random"):
+        ms.bernoulli_sum_variance_z(np.arange(10.0), np.zeros(3), 0.5)
