@@ -132,3 +132,19 @@ def test_no_code_or_output_line_runs_past_the_right_edge(path):
         for text in texts:
             long_lines += [f"cell {index}: {line[:60]}... ({len(line)})" for line in text.splitlines() if len(line) > MAX_LINE]
     assert not long_lines, f"{path.name} has lines over {MAX_LINE} characters:\n" + "\n".join(long_lines)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_a_figure_cell_shows_one_rich_output(path):
+    # myst-nb wraps every rich output of a cell with figure metadata in its own
+    # figure, all with the cell's label: a second output (a table, a glue)
+    # gives "Duplicate explicit target name" and breaks the book's cross-links.
+    crowded = []
+    for index, cell in enumerate(nbtools.read(path).cells):
+        if cell.cell_type != "code" or "figure" not in cell.metadata.get("mystnb", {}):
+            continue
+        rich = [o for o in cell.outputs if o.output_type in ("execute_result", "display_data")
+                and "scrapbook" not in o.get("metadata", {})]  # a glue is not shown
+        if len(rich) != 1:
+            crowded.append(f"cell {index}: {len(rich)} rich outputs")
+    assert not crowded, f"{path.name}: figure cells need exactly one rich output:\n" + "\n".join(crowded)
