@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import dropoutlib.experiments as dx
-from dropoutlib.experiments import selection as sel
+from dropoutlib.experiments import tuning
 from dropoutlib.experiments.resplit import resplit, resplit_digits, tile_train
 
 SMALL = dx.TrainConfig(hidden=(16, 16), steps=30, eval_every=10, optimizer="momentum", batch_size=32)
@@ -83,7 +83,7 @@ def test_full_batch_training_on_tiled_data_is_training_on_the_data():
 def scored():
     data = resplit_digits(split_seed=0, train_size=300)
     keys, hypers, shape = dx.hyper_grid([0], dx.Hyper(rate_input=0.2), rate_hidden=[0.0, 0.5], learning_rate=[0.01, 0.1])
-    return data, keys, hypers, shape, sel.sweep_scored(keys, data, hypers, SMALL, grid_shape=shape)
+    return data, keys, hypers, shape, tuning.sweep_scored(keys, data, hypers, SMALL, grid_shape=shape)
 
 
 def test_sweep_scored_trains_exactly_like_sweep(scored):
@@ -103,7 +103,7 @@ def test_sweep_scored_trains_exactly_like_sweep(scored):
 
 def test_sweep_runs_pairs_the_variants_of_a_run():
     variants = [dx.Hyper(), dx.Hyper(rate_hidden=0.5)]
-    result = sel.sweep_runs([3, 4], variants, [0.05], SMALL, lambda r: resplit_digits(split_seed=r, train_size=100))
+    result = tuning.sweep_runs([3, 4], variants, [0.05], SMALL, lambda r: resplit_digits(split_seed=r, train_size=100))
     assert result.test_correct.shape == (2, 2, 1, 3, 359)
     single = dx.train(jax.random.key(4), resplit_digits(split_seed=4, train_size=100), dx.Hyper(rate_hidden=0.5, learning_rate=0.05), SMALL)
     np.testing.assert_allclose(result.curves["val_acc"][1, 1, 0], single.curves["val_acc"], atol=1e-6)
@@ -121,7 +121,7 @@ def synthetic(val_acc, val_loss, steps=(10, 20, 30)):
         "test_acc": rng.random(shape),
     }
     correct = rng.integers(0, 2, size=shape + (5,)).astype(float)
-    return sel.ScoredSweep(curves, correct, rng.random(shape + (5,)), np.asarray(steps))
+    return tuning.ScoredSweep(curves, correct, rng.random(shape + (5,)), np.asarray(steps))
 
 
 def test_choose_takes_the_lowest_validation_error_and_breaks_ties_by_loss():
@@ -129,7 +129,7 @@ def test_choose_takes_the_lowest_validation_error_and_breaks_ties_by_loss():
     val_acc = [[[0.8, 0.9, 0.85], [0.7, 0.9, 0.6]], [[0.5, 0.6, 0.7], [0.95, 0.6, 0.94]]]
     val_loss = [[[0.5, 0.4, 0.3], [0.9, 0.2, 0.9]], [[0.1, 0.1, 0.1], [0.3, 0.1, 0.2]]]
     s = synthetic(val_acc, val_loss)
-    chosen = sel.choose_on_validation(s)
+    chosen = tuning.choose_on_validation(s)
     # Set-up 0: 0.9 twice; the lower loss (0.2) is learning rate 1, step 20.
     # Set-up 1: 0.95 at learning rate 1, step 10.
     np.testing.assert_array_equal(chosen.candidate, [1, 1])
@@ -145,11 +145,11 @@ def test_choose_ignores_the_test_split():
     val_acc = np.random.default_rng(1).random((3, 4, 2, 5))
     s = synthetic(val_acc, np.zeros_like(val_acc), steps=range(1, 6))
     flipped = s._replace(test_correct=1 - s.test_correct, curves={**s.curves, "test_acc": 1 - s.curves["test_acc"]})
-    a, b = sel.choose_on_validation(s), sel.choose_on_validation(flipped)
+    a, b = tuning.choose_on_validation(s), tuning.choose_on_validation(flipped)
     np.testing.assert_array_equal(a.candidate, b.candidate)
     np.testing.assert_array_equal(a.step, b.step)
     # Another candidate axis: the choice runs over axis 1 (4 values) and the evaluations.
-    c = sel.choose_on_validation(s, candidate_axis=1)
+    c = tuning.choose_on_validation(s, candidate_axis=1)
     assert c.candidate.shape == (3, 2) and c.candidate.max() < 4
     best = val_acc.transpose(0, 2, 1, 3).reshape(3, 2, -1).argmax(-1)
     np.testing.assert_array_equal(c.candidate, best // 5)
@@ -158,6 +158,6 @@ def test_choose_ignores_the_test_split():
 def test_stack_runs_refuses_runs_evaluated_at_different_steps():
     a = synthetic(np.ones((1, 2, 3)), np.ones((1, 2, 3)))
     b = synthetic(np.ones((1, 2, 3)), np.ones((1, 2, 3)), steps=(5, 10, 15))
-    assert sel.stack_runs([a, a]).test_correct.shape == (2, 1, 2, 3, 5)
+    assert tuning.stack_runs([a, a]).test_correct.shape == (2, 1, 2, 3, 5)
     with pytest.raises(ValueError, match="different steps"):
-        sel.stack_runs([a, b])
+        tuning.stack_runs([a, b])
