@@ -39,6 +39,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from tqdm.std import tqdm
 
 from dropoutlib._checks import check_probability, is_traced
+from dropoutlib.experiments.active_width import fit_init_to_active_units
 from dropoutlib.experiments.data import N_CLASSES, Dataset
 from dropoutlib.experiments.mlp import ACTIVATIONS, NOISES, Params, init_mlp, max_norm, mlp_apply, weight_penalty
 from dropoutlib.masks import IMPLS
@@ -248,7 +249,9 @@ def _projected_fraction(params: Params, radius: Any) -> jax.Array:
 def _init(key: jax.Array, hyper: Hyper, data: Dataset, *, config: TrainConfig) -> TrainState:
     init_key, run_key = jax.random.split(key)
     sizes = (data.train.x.shape[1], *config.hidden, N_CLASSES)
-    params = max_norm(init_mlp(init_key, sizes), hyper.max_norm)
+    # Networks narrower than the configured width start as the narrow network would.
+    params = fit_init_to_active_units(init_mlp(init_key, sizes), hyper.hidden_units)
+    params = max_norm(params, hyper.max_norm)
     opt_state = _optimizer(config, hyper).init(params)
     return TrainState(params, opt_state, jnp.zeros((), jnp.int32), run_key)
 
