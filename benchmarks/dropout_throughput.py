@@ -1,103 +1,127 @@
-"""Benchmark: how close does dropout come to the speed of a memory copy?
+"""Benchmark: dropout on one array, as a multiple of the time of a copy of that array.
 
-    python benchmarks/dropout_throughput.py [--sizes 20 24] [--repeats 15] [--out FILE]
+    python benchmarks/dropout_throughput.py --out dropoutlib/book/results/throughput_cpu.json
 
-With ``--out dropoutlib/results/throughput_cpu.json`` it refreshes the
-figures that the performance chapter shows (then refresh that notebook).
-
-For float32 and bfloat16 arrays of 2^20 and 2^24 elements, times side by side:
+(``--repeats 3 --sizes 16`` for a quick try.) Then refresh chapter 8, which
+shows the file. For float32 and bfloat16 arrays of 2^20 and 2^24 elements,
+side by side in one process (:mod:`benchmarks.harness`):
 
 * ``copy``: ``x * 2``, the memory roofline (one read, one write);
-* ``bernoulli``: ``dl.dropout(..., impl="bernoulli")`` (``jax.random.bernoulli``);
-* ``fast``: ``dl.dropout(..., impl="hash")`` (counter-based mask, fused,
-  recomputed in the backward pass);
-* ``flax``, ``equinox``, ``torch`` and ``torch_copy`` (``t * 2`` in torch),
-  where installed (requirements-bench.txt).
+* ``hash`` and ``philox``: ``dl.dropout(key, x, 0.5, impl=...)``, the two
+  counter-based masks, fused, recomputed in the backward pass;
+* ``bernoulli/<key impl>``: ``impl="bernoulli"`` (``jax.random.bernoulli``)
+  with a key of every implementation this JAX offers (float32; in bfloat16
+  the default ``threefry2x32`` and ``philox4x32`` only);
+* ``flax``, ``equinox``: their Dropout layers; ``torch`` and ``torch_copy``
+  (``t * 2`` in torch), where installed (``requirements-bench.txt``);
+* two probes of what bounds the fused masks, forward only:
+  ``hash_arith`` and ``philox_arith`` compute the keep mask of every element
+  and write it as one byte per element, reading no array: the integer
+  arithmetic with little memory traffic.
 
-Forward is one call; forward+backward is the output and the input cotangent
-for a given output cotangent (``jax.vjp``; ``backward()`` in torch). All
-variants of one (dtype, size) are timed interleaved, each sample a loop long
-enough to dwarf timer noise, and medians are reported as milliseconds per
-call and as ratios to the copy of the same framework. The last printed line
-is one JSON object.
+The key is an argument of every jitted function, never a closure constant.
+Forward is one call; forward+backward returns the output and the input
+cotangent for a given output cotangent (``jax.vjp``; ``backward()`` in torch).
+Each variant's time is reported as min/median/max milliseconds and as
+min/median/max of its ratio to the copy of the same framework, timed in the
+same round, with the minor page faults per call (:mod:`benchmarks.harness`).
+``philox_over_hash`` is the per-round ratio of the two fused
+masks, which decides the default generator. The last printed line is the JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import statistics
-import time
+import sys
+from pathlib import Path
 from typing import Callable
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 import dropoutlib as dl
+from benchmarks.harness import Sampler, interleaved, machine_info, spread, summarize
+from dropoutlib.book import forward_backward
+from dropoutlib.hashmask import hash_bits
+from dropoutlib.masks import keep_threshold
+from dropoutlib.philox import philox_bits
 
 RATE = 0.5
+KEY_IMPLS = ("threefry2x32", "threefry4x32", "philox2x32", "philox4x32", "rbg", "unsafe_rbg")
+BF16_KEY_IMPLS = ("threefry2x32", "philox4x32")
 
 
-def _jax_variants(key) -> dict[str, Callable]:
-    variants = {
-        "copy": lambda x: x * 2,
-        "bernoulli": lambda x: dl.dropout(key, x, RATE, impl="bernoulli"),
-        "fast": lambda x: dl.dropout(key, x, RATE, impl="hash"),
+def _arith(bits: Callable) -> Callable:
+    # The mask alone, written as one byte per element: the arithmetic with
+    # almost no memory traffic (no array read; an eighth of a float32 copy's
+    # bytes written). An elementwise loop, so XLA parallelizes it like the
+    # dropout kernel itself; a reduction (counting the kept elements) would
+    # run on one thread and overstate the arithmetic.
+    def mask_only(key, x):
+        return (bits(key, x.shape) >> 8) < keep_threshold(1 - RATE)
+
+    return mask_only
+
+
+def jax_variants(dtype_name: str) -> dict[str, tuple[Callable, str, bool]]:
+    """name -> (fn(key, x), key implementation, has a backward pass)."""
+    variants: dict[str, tuple[Callable, str, bool]] = {
+        "copy": (lambda key, x: x * 2, "threefry2x32", True),
+        "hash": (lambda key, x: dl.dropout(key, x, RATE, impl="hash"), "threefry2x32", True),
+        "philox": (lambda key, x: dl.dropout(key, x, RATE, impl="philox"), "threefry2x32", True),
     }
+    for key_impl in KEY_IMPLS if dtype_name == "float32" else BF16_KEY_IMPLS:
+        variants[f"bernoulli/{key_impl}"] = (lambda key, x: dl.dropout(key, x, RATE, impl="bernoulli"), key_impl, True)
     try:
         import flax.linen as nn
 
         layer = nn.Dropout(rate=RATE, deterministic=False)
-        variants["flax"] = lambda x: layer.apply({}, x, rngs={"dropout": key})
+        variants["flax"] = (lambda key, x: layer.apply({}, x, rngs={"dropout": key}), "threefry2x32", True)
     except ImportError:
         pass
     try:
         import equinox as eqx
 
         eqx_layer = eqx.nn.Dropout(p=RATE)
-        variants["equinox"] = lambda x: eqx_layer(x, key=key)
+        variants["equinox"] = (lambda key, x: eqx_layer(x, key=key), "threefry2x32", True)
     except ImportError:
         pass
+    variants["hash_arith"] = (_arith(hash_bits), "threefry2x32", False)
+    variants["philox_arith"] = (_arith(philox_bits), "threefry2x32", False)
     return variants
 
 
-def _time(call: Callable[[], object], sync: Callable[[object], None], min_seconds: float = 0.05) -> Callable[[], float]:
-    """Return a sampler: each sample runs ``call`` enough times to last ``min_seconds``."""
-    sync(call())
-    start = time.perf_counter()
-    sync(call())
-    once = max(time.perf_counter() - start, 1e-6)
-    loops = max(1, int(min_seconds / once))
-
-    def sample() -> float:
-        # One untimed call first: after another variant ran, the allocator may
-        # have to fault in fresh pages for this one's buffers, which is not
-        # the cost of the operation.
-        sync(call())
-        start = time.perf_counter()
-        for _ in range(loops):
-            out = call()
-        sync(out)
-        return (time.perf_counter() - start) / loops * 1e3
-
-    return sample
+def jax_samplers(dtype_name: str, n: int) -> dict[str, dict]:
+    x = jnp.ones((n,), jnp.dtype(dtype_name))
+    g = jnp.ones_like(x)
+    out = {}
+    for name, (fn, key_impl, has_backward) in jax_variants(dtype_name).items():
+        key = jax.random.key(0, impl=key_impl)
+        forward = jax.jit(fn)
+        entry = {"framework": "jax", "key_impl": key_impl, "fwd": Sampler(lambda f=forward, k=key: f(k, x), jax.block_until_ready)}
+        if has_backward:
+            fwdbwd = jax.jit(lambda key, x, g, fn=fn: forward_backward(lambda x: fn(key, x), x, g))
+            entry["fwdbwd"] = Sampler(lambda f=fwdbwd, k=key: f(k, x, g), jax.block_until_ready)
+        out[name] = entry
+    return out
 
 
-def _torch_samplers(dtype_name: str, n: int):
+def torch_samplers(dtype_name: str, n: int) -> dict[str, dict]:
     try:
         import torch
     except ImportError:
-        return {}, None
+        return {}
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype_name]
     x = torch.ones(n, dtype=dtype, device=device)
     g = torch.ones(n, dtype=dtype, device=device)
     sync = (lambda _: torch.cuda.synchronize()) if device == "cuda" else (lambda _: None)
     fns = {"torch": lambda t: torch.nn.functional.dropout(t, RATE, training=True), "torch_copy": lambda t: t * 2}
-    samplers = {}
+    out = {}
     for name, fn in fns.items():
         def fwd(fn=fn):
             with torch.no_grad():
@@ -105,12 +129,40 @@ def _torch_samplers(dtype_name: str, n: int):
 
         def fwdbwd(fn=fn):
             leaf = x.detach().requires_grad_(True)
-            out = fn(leaf)
-            out.backward(g)
+            fn(leaf).backward(g)
             return leaf.grad
 
-        samplers[name] = (_time(fwd, sync), _time(fwdbwd, sync))
-    return samplers, ("gpu" if device == "cuda" else "cpu")
+        out[name] = {"framework": "torch", "key_impl": None, "fwd": Sampler(fwd, sync), "fwdbwd": Sampler(fwdbwd, sync)}
+    return out
+
+
+def measure(dtype_name: str, log2n: int, repeats: int) -> tuple[list[dict], dict]:
+    n = 1 << log2n
+    entries = {**jax_samplers(dtype_name, n), **torch_samplers(dtype_name, n)}
+    samplers = {(name, mode): entry[mode] for name, entry in entries.items() for mode in ("fwd", "fwdbwd") if mode in entry}
+    times = interleaved(samplers, repeats)
+    rows = []
+    for name, entry in entries.items():
+        copy = "torch_copy" if entry["framework"] == "torch" else "copy"
+        row = {"name": name, "framework": entry["framework"], "key_impl": entry["key_impl"], "dtype": dtype_name, "n": n}
+        for mode in ("fwd", "fwdbwd"):
+            if (name, mode) in times:
+                row[mode] = summarize(times[(name, mode)], times[(copy, mode)])
+                row[mode]["faults_per_call"] = spread(samplers[(name, mode)].faults, 1)
+            else:
+                row[mode] = None
+        rows.append(row)
+        fwd, fb = row["fwd"], row["fwdbwd"]
+        line = f"{dtype_name:>9} 2^{log2n} {name:>22}: fwd {fwd['ms']['median']:9.3f} ms ({fwd['ratio']['median']:6.2f}x copy)"
+        if fb:
+            line += f"  fwd+bwd {fb['ms']['median']:9.3f} ms ({fb['ratio']['median']:6.2f}x copy)"
+        print(line, flush=True)
+    versus = {
+        mode: spread([p / h for p, h in zip(times[("philox", mode)], times[("hash", mode)])], 3)
+        for mode in ("fwd", "fwdbwd")
+    }
+    print(f"{dtype_name:>9} 2^{log2n} philox / hash: fwd {versus['fwd']}, fwd+bwd {versus['fwdbwd']}", flush=True)
+    return rows, {"dtype": dtype_name, "n": n, **versus}
 
 
 def main() -> None:
@@ -121,47 +173,14 @@ def main() -> None:
     parser.add_argument("--out", help="also write the JSON object to this file")
     args = parser.parse_args()
 
-    key = jax.random.key(0)
-    jax_device = "gpu" if jax.default_backend() in ("gpu", "cuda", "rocm") else "cpu"
-    rows = []
+    result = {"machine": machine_info(), "rate": RATE, "repeats": args.repeats, "rows": [], "philox_over_hash": []}
     for dtype_name in args.dtypes:
         for log2n in args.sizes:
-            n = 1 << log2n
-            x = jnp.ones((n,), jnp.dtype(dtype_name))
-            g = jnp.ones_like(x)
-            samplers = {}
-            for name, fn in _jax_variants(key).items():
-                forward = jax.jit(fn)
-                fwdbwd = jax.jit(lambda x, g, fn=fn: dl.forward_backward(fn, x, g))
-                samplers[name] = (
-                    _time(lambda f=forward: f(x), jax.block_until_ready),
-                    _time(lambda f=fwdbwd: f(x, g), jax.block_until_ready),
-                    jax_device,
-                )
-            torch_samplers, torch_device = _torch_samplers(dtype_name, n)
-            for name, (fwd, fb) in torch_samplers.items():
-                samplers[name] = (fwd, fb, torch_device)
-            times = {name: ([], []) for name in samplers}
-            for _ in range(args.repeats):  # interleaved: every variant once per round
-                for name, (fwd, fb, _) in samplers.items():
-                    times[name][0].append(fwd())
-                    times[name][1].append(fb())
-            medians = {name: (statistics.median(f), statistics.median(b)) for name, (f, b) in times.items()}
-            for name, (fwd_ms, fb_ms) in medians.items():
-                copy = medians["torch_copy" if name.startswith("torch") else "copy"]
-                rows.append({
-                    "name": name, "device": samplers[name][2], "dtype": dtype_name, "n": n,
-                    "fwd_ms": round(fwd_ms, 4), "fwdbwd_ms": round(fb_ms, 4),
-                    "fwd_ratio_to_copy": round(fwd_ms / copy[0], 3), "fwdbwd_ratio_to_copy": round(fb_ms / copy[1], 3),
-                })
-                print(f"{dtype_name:>9} 2^{log2n} {name:>10}: fwd {fwd_ms:9.3f} ms ({fwd_ms / copy[0]:5.2f}x copy)"
-                      f"  fwd+bwd {fb_ms:9.3f} ms ({fb_ms / copy[1]:5.2f}x copy)", flush=True)
-    devices = jax.devices()
-    machine = f"{platform.machine()}, {len(os.sched_getaffinity(0))} cpu cores, jax {jax.__version__} on {devices[0].device_kind}"
-    result = {"machine": machine, "rows": rows}
+            rows, versus = measure(dtype_name, log2n, args.repeats)
+            result["rows"] += rows
+            result["philox_over_hash"].append(versus)
     if args.out:
-        with open(args.out, "w") as handle:
-            json.dump(result, handle, indent=1)
+        Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result))
 
 

@@ -1,24 +1,38 @@
 #!/usr/bin/env bash
-# The GPU checks, as one short script for a lent GPU machine (whose image has
-# jax[cuda], flax, equinox and torch, but no network): the throughput benchmark
-# on the GPU, the compiled memory of forward+backward, and the hash mask's
-# bits, which must equal the CPU's bit for bit. Results go to $OUT.
+# The GPU measurements, as one script for a lent GPU machine (its image has
+# jax[cuda], flax, equinox and torch, but no network). Results go to $OUT:
+#   gpu_device.txt          the GPU (nvidia-smi)
+#   gpu_checks.json         bits and masks of every generator and key
+#                           implementation, SHA-256 on the CPU device and on
+#                           the GPU, against benchmarks/bits_sha256.json; XLA's
+#                           temporary bytes and the saved residuals, fwd and
+#                           fwd+bwd, for every mask impl and key impl
+#   throughput_gpu.json     benchmarks/dropout_throughput.py (every mask impl,
+#                           every key impl, flax, equinox, torch; 2^20-2^28)
+#   training_step_gpu.json  benchmarks/training_step.py
+# Without a GPU it runs what the CPU can (the bit check against the stored
+# reference, the memory analysis, both benchmarks on small sizes) and says
+# that the GPU-only parts were skipped. QUICK=1 shortens the benchmarks.
 set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PYTHONPATH="$PWD"
+PYTHON="${PYTHON:-python3}"
 OUT="${OUT:-benchmarks/results}"
 mkdir -p "$OUT"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu_device.txt"
-python3 - <<'PY' | tee "$OUT/gpu_checks.txt"
-import hashlib, jax, jax.numpy as jnp, numpy as np
-import dropoutlib as dl
-from dropoutlib.hashmask import hash_bits
-print("jax", jax.__version__, jax.devices())
-bits = np.asarray(hash_bits(jax.random.key(2026), (1 << 20,)))
-print("hash_bits sha256", hashlib.sha256(bits.tobytes()).hexdigest())
-x = jnp.ones((1 << 24,), jnp.float32)
-for impl in ("bernoulli", "hash"):
-    f = jax.jit(lambda x, g: jax.vjp(lambda x: dl.dropout(jax.random.key(0), x, 0.5, impl=impl), x)[1](g))
-    m = f.lower(x, x).compile().memory_analysis()
-    print(f"fwd+bwd temp bytes, 2^24 float32, {impl}: {m.temp_size_in_bytes}")
-PY
-python3 benchmarks/dropout_throughput.py --sizes 20 24 28 --repeats 15 --out "$OUT/throughput_gpu.json" | grep -v '^{'
+if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu_device.txt"
+  SIZES="20 24 28"
+else
+  echo "no GPU found: skipping the GPU-only parts (GPU bits, GPU timings); running the CPU parts" | tee "$OUT/gpu_device.txt"
+  SIZES="20"
+fi
+REPEATS=15
+STEP_REPEATS=21
+if [ "${QUICK:-0}" = 1 ]; then SIZES="16"; REPEATS=2; STEP_REPEATS=2; fi
+"$PYTHON" -c "import jax; print('jax', jax.__version__, jax.devices())" | tee "$OUT/jax_devices.txt"
+"$PYTHON" benchmarks/gpu_checks.py --out "$OUT/gpu_checks.json" | tee "$OUT/gpu_checks.txt"
+"$PYTHON" benchmarks/dropout_throughput.py --sizes $SIZES --repeats "$REPEATS" \
+  --out "$OUT/throughput_gpu.json" | grep -v '^{' | tee "$OUT/throughput_gpu.txt"
+"$PYTHON" benchmarks/training_step.py --repeats "$STEP_REPEATS" \
+  --out "$OUT/training_step_gpu.json" | grep -v '^{' | tee "$OUT/training_step_gpu.txt"
+echo "results in $OUT"

@@ -1,26 +1,76 @@
 """Benchmark: one vmapped sweep against a Python loop over the same configurations.
 
-    python benchmarks/sweep.py [--steps 2000] [--repeats 3] [--impl bernoulli]
+    python benchmarks/sweep.py --out dropoutlib/book/results/sweep_cpu.json
 
-Trains a grid of 4 dropout rates x 4 seeds (16 configurations) of the
-book's standard small MLP on the digits, two ways: ``dl.sweep`` (one
-compiled, vmapped program for the whole grid) and a loop calling
-``dl.train`` once per configuration (one compiled program per run, reused).
-Both are compiled before timing; the two variants are timed interleaved and
-the medians reported. The last printed line is one JSON object.
+Trains a grid of 4 dropout rates x 4 seeds (16 configurations) of a small MLP
+on the digits two ways: ``dx.sweep`` (one compiled, vmapped program for the
+whole grid, its configurations sharded over the devices) and a loop calling
+``dx.train`` once per configuration (one compiled program, reused). Both are
+compiled before timing and timed interleaved, min/median/max over repeats.
+
+It runs twice, each time in a fresh subprocess: on the host as JAX sees it
+(one CPU device) and with ``XLA_FLAGS=--xla_force_host_platform_device_count=4``
+(four CPU devices sharing the same cores, so the sweep is sharded four ways).
+The last printed line is the JSON with both.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
-import statistics
-import time
+import os
+import subprocess
+import sys
+from pathlib import Path
 
-import jax
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import dropoutlib as dl
+REPO = Path(__file__).resolve().parent.parent
+
+
+def measure(args: argparse.Namespace) -> dict:
+    import time
+
+    import jax
+
+    import dropoutlib.experiments as dx
+    from benchmarks.harness import machine_info, spread
+
+    data = dx.load_digits(seed=0)
+    config = dx.TrainConfig(
+        hidden=tuple(args.hidden), steps=args.steps, eval_every=args.steps // 10,
+        optimizer="momentum", batch_size=args.batch_size, impl=args.impl,
+    )
+    base = dx.Hyper(rate_input=0.2, learning_rate=0.05)
+    keys, hypers, shape = dx.hyper_grid(range(4), base, rate_hidden=[0.0, 0.2, 0.4, 0.6])
+    n_configs = keys.shape[0]
+    per_config = [dx.Hyper(*(float(field[i]) for field in hypers)) for i in range(n_configs)]
+
+    def run_vmap():
+        return dx.sweep(keys, data, hypers, config, grid_shape=shape).curves["test_acc"]
+
+    def run_loop():
+        return [dx.train(keys[i], data, per_config[i], config).curves["test_acc"] for i in range(n_configs)]
+
+    vmapped, looped = run_vmap(), run_loop()  # compile both
+    max_difference = float(abs(vmapped.reshape(n_configs, -1) - jax.numpy.stack(looped)).max())
+    times = {"loop": [], "vmap": []}
+    for round_ in range(args.repeats):
+        order = [("loop", run_loop), ("vmap", run_vmap)][:: 1 if round_ % 2 == 0 else -1]
+        for name, runner in order:
+            start = time.perf_counter()
+            jax.block_until_ready(runner())
+            times[name].append(time.perf_counter() - start)
+    return {
+        "devices": jax.device_count(),
+        "machine": machine_info(),
+        "n_configs": n_configs, "steps": args.steps, "hidden": args.hidden, "batch_size": args.batch_size,
+        "impl": args.impl,
+        "loop_s": spread(times["loop"], 3), "vmap_s": spread(times["vmap"], 3),
+        "speedup": spread([a / b for a, b in zip(times["loop"], times["vmap"])], 3),
+        "max_test_acc_difference": max_difference,
+    }
 
 
 def main() -> None:
@@ -29,42 +79,35 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--hidden", type=int, nargs="+", default=[64])
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--impl", default="hash", choices=["bernoulli", "hash"])
+    parser.add_argument("--impl", default="hash", choices=["hash", "philox", "bernoulli"])
+    parser.add_argument("--device-counts", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help="also write the JSON object to this file")
     args = parser.parse_args()
 
-    data = dl.load_digits(seed=0)
-    config = dl.TrainConfig(
-        hidden=tuple(args.hidden), steps=args.steps, eval_every=args.steps // 10,
-        optimizer="momentum", batch_size=args.batch_size, impl=args.impl,
-    )
-    keys, hypers, shape = dl.hyper_grid(range(4), dl.Hyper(rate_input=0.2, learning_rate=0.05), rate_hidden=[0.0, 0.2, 0.4, 0.6])
-    n_configs = keys.shape[0]
-    per_config = [dl.Hyper(*(float(field[i]) for field in hypers)) for i in range(n_configs)]
-
-    def run_vmap():
-        result = dl.sweep(keys, data, hypers, config, grid_shape=shape, progress=False)
-        return result.curves["test_acc"]
-
-    def run_loop():
-        return [dl.train(keys[i], data, per_config[i], config).curves["test_acc"] for i in range(n_configs)]
-
-    run_vmap(), run_loop()  # compile both
-    loop_times, vmap_times = [], []
-    for _ in range(args.repeats):
-        for runner, times in ((run_loop, loop_times), (run_vmap, vmap_times)):
-            start = time.perf_counter()
-            jax.block_until_ready(runner())
-            times.append(time.perf_counter() - start)
-    loop_s, vmap_s = statistics.median(loop_times), statistics.median(vmap_times)
-    print(f"{n_configs} configurations x {args.steps} steps, hidden {tuple(args.hidden)}, batch {args.batch_size}, impl {args.impl}")
-    print(f"python loop over configurations: {loop_s:.2f} s (median of {args.repeats})")
-    print(f"one vmapped sweep:               {vmap_s:.2f} s")
-    print(f"speedup: {loop_s / vmap_s:.2f}x")
-    print(json.dumps({
-        "machine": f"{platform.machine()} {platform.processor() or ''} cpu x{jax.local_device_count()} ({jax.devices()[0].platform})".strip(),
-        "n_configs": n_configs, "steps": args.steps, "hidden": args.hidden, "batch_size": args.batch_size, "impl": args.impl,
-        "loop_s": round(loop_s, 4), "vmap_s": round(vmap_s, 4), "speedup": round(loop_s / vmap_s, 3),
-    }))
+    if args.child:
+        print(json.dumps(measure(args)))
+        return
+    runs = []
+    for count in args.device_counts:
+        env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=str(REPO))
+        flags = [f for f in env.get("XLA_FLAGS", "").split() if "force_host_platform_device_count" not in f]
+        if count > 1:
+            flags.append(f"--xla_force_host_platform_device_count={count}")
+        env["XLA_FLAGS"] = " ".join(flags)
+        child = [sys.executable, str(Path(__file__).resolve()), "--child", "--steps", str(args.steps),
+                 "--repeats", str(args.repeats), "--batch-size", str(args.batch_size), "--impl", args.impl,
+                 "--hidden", *map(str, args.hidden)]
+        done = subprocess.run(child, env=env, capture_output=True, text=True, check=True)
+        run = json.loads(done.stdout.strip().splitlines()[-1])
+        runs.append(run)
+        print(f"{run['devices']} device(s): loop {run['loop_s']['median']:.2f} s, vmapped sweep "
+              f"{run['vmap_s']['median']:.2f} s, speedup {run['speedup']['median']:.2f}x "
+              f"(min {run['speedup']['min']:.2f}, max {run['speedup']['max']:.2f})", flush=True)
+    result = {"runs": runs}
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Benchmarks and the outside statistical battery; each script is one command (see the README)."""
