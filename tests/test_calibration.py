@@ -54,6 +54,62 @@ def test_calibrated_reference_matches_the_noise_floor_of_calibrated_predictions(
     assert 362 <= sum(below) <= 398
 
 
+def _ece_floor_by_loop(conf, n_bins, draws):
+    """The floor's definition, one draw at a time: ECE of outcomes drawn from the given uniforms."""
+    eces = []
+    for u in draws:
+        correct = (u < conf).astype(float)
+        eces.append(cal.expected_calibration_error(conf, correct, n_bins))
+    return np.array(eces)
+
+
+def test_calibrated_reference_is_the_ece_of_calibrated_draws_in_both_couplings():
+    rng = np.random.default_rng(8)
+    conf = rng.uniform(0.4, 1.0, size=(3, 60))  # 3 seeds x 60 examples
+    for shared in (False, True):
+        mean, q95 = cal.calibrated_ece_reference(conf, 10, shared_outcomes=shared, n_draws=300, seed=9)
+        shape = (300, 1, 60) if shared else (300, 3, 60)
+        uniforms = np.random.default_rng(9).random(shape)
+        loop = _ece_floor_by_loop(conf, 10, np.broadcast_to(uniforms, (300, 3, 60)))
+        assert mean == pytest.approx(loop.mean(), rel=1e-12)
+        assert q95 == pytest.approx(np.quantile(loop, 0.95), rel=1e-12)
+
+
+def test_seeds_that_share_outcomes_do_not_lower_the_floor():
+    # Ten identical seeds that share each example's outcome are one seed ten
+    # times over: the same floor, exactly. Drawn independently, they would
+    # pass for ten times the predictions and lower the floor by about sqrt(10).
+    rng = np.random.default_rng(10)
+    one = rng.uniform(0.5, 1.0, size=359)
+    ten = np.tile(one, (10, 1))
+    single = cal.calibrated_ece_reference(one[None, :], shared_outcomes=True)
+    assert cal.calibrated_ece_reference(ten, shared_outcomes=True) == pytest.approx(single, rel=1e-12)
+    independent = cal.calibrated_ece_reference(ten)
+    assert 2.5 < single[0] / independent[0] < 4.0  # sqrt(10) = 3.16
+    # Seeds that differ: sharing gives the larger floor (the comonotone coupling).
+    varied = np.clip(one + 0.1 * rng.normal(size=(10, 359)), 0.0, 1.0)
+    assert cal.calibrated_ece_reference(varied, shared_outcomes=True)[0] > cal.calibrated_ece_reference(varied)[0]
+    with pytest.raises(ValueError, match="seeds"):
+        cal.calibrated_ece_reference(one, shared_outcomes=True)
+
+
+def test_shared_floor_holds_its_level_for_seeds_that_share_outcomes():
+    # Outcomes drawn the shared way are calibrated: their ECE must stay below
+    # the shared 95 % floor about 95 % of the time, where the independent
+    # floor (too low for them) is exceeded far more often.
+    rng = np.random.default_rng(11)
+    base = rng.uniform(0.5, 1.0, size=200)
+    conf = np.clip(base + 0.05 * rng.normal(size=(5, 200)), 0.0, 1.0)
+    _, shared95 = cal.calibrated_ece_reference(conf, shared_outcomes=True, n_draws=4000, seed=12)
+    _, indep95 = cal.calibrated_ece_reference(conf, n_draws=4000, seed=12)
+    eces = [cal.expected_calibration_error(conf, rng.random(200) < conf) for _ in range(400)]
+    below_shared = sum(e <= shared95 for e in eces)
+    below_indep = sum(e <= indep95 for e in eces)
+    # Binomial(400, 0.95): mean 380, sd 4.4; 4 sd either side.
+    assert 362 <= below_shared <= 398, below_shared
+    assert below_indep < 362, below_indep
+
+
 def test_scores_from_logits_stay_finite_and_add_up():
     logits = np.array([[[1000.0, 0.0, 0.0], [0.0, 2.0, 0.0]], [[0.0, 0.0, 5.0], [1.0, 1.0, 1.0]]])
     labels = np.array([1, 1])

@@ -68,3 +68,47 @@ def test_saturated_fraction_counts_flat_sigmoid_outputs():
                                           activation="sigmoid")[1][1])(params)
     assert forgot == pytest.approx(float(jnp.mean((h < 0.01) | (h > 0.99))))
     assert 0.0 <= with_q < forgot <= 1.0
+
+
+def test_mode_scores_are_the_two_modes_of_the_comparison():
+    params = stacked(jax.random.key(6), (6, 8, 8, 3), seeds=2, bias=0.1)
+    x = jax.random.normal(jax.random.key(7), (12, 6))
+    labels = jnp.arange(12) % 3
+    rates = [0.2, 0.5, 0.5]
+    result = fg.forgetting_comparison(params, x, labels, rates, [1])
+    for mode, forgotten in (("ok", ()), ("bad", [1])):
+        scores = fg.mode_scores(params, x, labels, rates, forgotten)
+        for name in ("error", "loss", "confidence"):
+            assert np.array_equal(scores[name], result[mode][name])
+    other = fg.mode_scores(params, x, labels, rates, [2])
+    assert not np.allclose(other["loss"], result["bad"]["loss"])  # the forgotten layer matters
+
+
+def test_flip_counts_by_hand():
+    ok = np.array([[0, 0, 1, 0, 1],
+                   [0, 1, 0, 0, 0],
+                   [0, 0, 0, 0, 1]], float)
+    bad = np.array([[1, 0, 1, 0, 0],   # example 0 right -> wrong, example 4 wrong -> right
+                    [1, 0, 0, 0, 0],   # example 0 again, example 1 wrong -> right
+                    [0, 0, 0, 1, 1]], float)  # example 3 right -> wrong
+    flips = fg.flip_counts(ok, bad)
+    assert flips == fg.FlipCounts(right_to_wrong=3, wrong_to_right=2, examples=4,
+                                  examples_worse=2, examples_better=2)
+    share, low, high = flips.share_worse()
+    assert share == 0.5 and low < 0.5 < high
+    none = fg.flip_counts(ok, ok)
+    assert none.examples == 0 and np.isnan(none.share_worse()[0])
+    with pytest.raises(ValueError, match="0 or 1"):
+        fg.flip_counts(ok, 0.5 * bad)
+    with pytest.raises(ValueError, match="shape"):
+        fg.flip_counts(ok, bad[:2])
+
+
+def test_share_worse_is_the_exact_sign_test_interval():
+    # 5 of 6 examples worse: Clopper-Pearson [0.359, 0.996] covers 1/2;
+    # 10 of 10 worse: [0.692, 1] does not.
+    five_of_six = fg.FlipCounts(11, 1, 6, 5, 1).share_worse()
+    assert five_of_six[1] == pytest.approx(0.3588, abs=1e-4)
+    assert five_of_six[2] == pytest.approx(0.9958, abs=1e-4)
+    ten = fg.FlipCounts(10, 0, 10, 10, 0).share_worse()
+    assert ten[0] == 1.0 and ten[1] == pytest.approx(0.025 ** 0.1, abs=1e-4) and ten[1] > 0.5

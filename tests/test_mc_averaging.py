@@ -64,3 +64,27 @@ def test_first_sustained(ok, expected):
 def test_first_sustained_needs_one_flag_per_k():
     with pytest.raises(ValueError, match="ok has"):
         mca.first_sustained([1, 2, 3], [True, True])
+
+
+def test_within_margin_is_equivalence_and_fails_for_a_wide_interval():
+    from dropoutlib.experiments.compare import PairedDifference
+
+    def diff(low, high):
+        return PairedDifference((low + high) / 2, low, high, 0.95, 10, 359, "test")
+
+    assert mca.within_margin(diff(-0.0064, 0.0053), 0.01)
+    assert not mca.within_margin(diff(-0.0031, 0.0111), 0.01)  # not detectably worse, yet not within
+    assert not mca.within_margin(diff(-0.012, 0.002), 0.01)
+    assert not mca.within_margin(diff(-0.01, 0.005), 0.01)  # the margin itself is outside
+    # With fewer test examples the same data give a wider interval: equivalence
+    # gets harder, where "not detectably worse" would get easier.
+    rng = np.random.default_rng(0)
+    base = rng.random((10, 359)) < 0.03  # two set-ups that mostly agree, as MC and WS do
+    a = (base ^ (rng.random((10, 359)) < 0.01)).astype(float)
+    b = (base ^ (rng.random((10, 359)) < 0.01)).astype(float)
+    full = dx.paired_difference(a, b)
+    small = dx.paired_difference(a[:, :60], b[:, :60])
+    assert small.high - small.low > full.high - full.low
+    assert mca.within_margin(full, 0.01) and not mca.within_margin(small, 0.01)
+    with pytest.raises(ValueError, match="positive"):
+        mca.within_margin(full, 0.0)

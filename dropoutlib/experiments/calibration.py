@@ -29,7 +29,9 @@ log loss and the *overconfidence* ``mean(c_i - correct_i)`` (average
 confidence minus accuracy) are means of per-example scores
 (:func:`scores_from_logits`); the ECE is shown as a description, next to
 the ECE that a perfectly calibrated predictor with the same confidences
-would show from sampling noise alone (:func:`calibrated_ece_reference`).
+would show from sampling noise alone (:func:`calibrated_ece_reference`,
+which must be told whether the predictions of several seeds on the same
+examples share their outcomes).
 (A bootstrap interval for an ECE difference is not offered: resampling
 inflates the ECE of the better calibrated set-up more, so the percentile
 interval is shifted.)
@@ -129,25 +131,55 @@ def expected_calibration_error(confidence: ArrayLike, correct: ArrayLike, n_bins
 
 
 def calibrated_ece_reference(
-    confidence: ArrayLike, n_bins: int = 10, *, n_draws: int = 2000, seed: int = 0, quantile: float = 0.95
+    confidence: ArrayLike,
+    n_bins: int = 10,
+    *,
+    shared_outcomes: bool = False,
+    n_draws: int = 2000,
+    seed: int = 0,
+    quantile: float = 0.95,
 ) -> tuple[float, float]:
     """The ECE a perfectly calibrated predictor with these confidences shows from noise alone.
 
-    Draws outcomes ``correct_i ~ Bernoulli(c_i)`` independently ``n_draws``
-    times (calibrated by construction) and returns the mean and the
-    ``quantile`` of their ECE: the floor below which an observed ECE carries
-    no evidence of miscalibration. Independence is an assumption: it ignores
-    that the same test image is scored by several seeds.
+    Draws outcomes ``correct_i ~ Bernoulli(c_i)`` ``n_draws`` times
+    (calibrated by construction), computes the ECE of each draw with the
+    same ``n_bins`` bins, and returns the mean and the ``quantile`` of those
+    ECEs: the floor below which an observed ECE carries no evidence of
+    miscalibration. How the outcomes depend on each other is an assumption:
+
+    * ``shared_outcomes=False``: every prediction's outcome is drawn
+      independently. Right for distinct test examples of one network.
+    * ``shared_outcomes=True``: ``confidence`` has shape
+      ``(seeds, ..., examples)`` and the networks of all seeds score the
+      same examples; one uniform ``u_i`` per example is shared by all seeds,
+      ``correct_{s,i} = [u_i < c_{s,i}]`` (the comonotone coupling: the seeds
+      agree on an example as much as their confidences allow). For
+      confidences pooled over seeds this is the cautious floor: within a
+      bin the ECE adds ``|sum_i D_i|`` over independent examples ``i``, where
+      ``D_i`` sums the centred outcomes of example ``i``'s seeds in that bin,
+      and a comonotone sum is the largest in convex order among all couplings
+      with the same marginals (Dhaene et al., 2002), so no dependence
+      between seeds gives a larger mean floor. (For the quantile this is
+      the same ordering in spirit, not a theorem.) Independence is the other
+      extreme; seeds that agree on which examples are hard lie in between.
+
+    Examples are always independent of each other.
     """
-    confidence = np.ravel(np.asarray(confidence, np.float64))
     if not 0.0 < quantile < 1.0:
         raise ValueError(f"quantile must be in (0, 1), got {quantile!r}")
-    index = _bin_index(confidence, n_bins)
+    confidence = np.asarray(confidence, np.float64)
+    if shared_outcomes and confidence.ndim < 2:
+        raise ValueError(f"shared outcomes need confidences of shape (seeds, ..., examples), got {confidence.shape}")
+    flat = np.ravel(confidence)
+    one_hot = np.zeros((flat.size, n_bins))
+    one_hot[np.arange(flat.size), _bin_index(flat, n_bins)] = 1.0
     rng = np.random.default_rng(seed)
-    outcomes = rng.random((n_draws, confidence.size)) < confidence  # calibrated draws
-    gaps = outcomes - confidence  # (draws, n)
-    per_bin = np.stack([gaps[:, index == b].sum(axis=1) for b in range(n_bins)], axis=1)
-    eces = np.abs(per_bin).sum(axis=1) / confidence.size
+    if shared_outcomes:  # one uniform per example, broadcast over the leading (seed) axes
+        uniforms = rng.random((n_draws, *(1,) * (confidence.ndim - 1), confidence.shape[-1]))
+    else:
+        uniforms = rng.random((n_draws, *confidence.shape))
+    gaps = ((uniforms < confidence) - confidence).reshape(n_draws, flat.size)  # centred outcomes
+    eces = np.abs(gaps @ one_hot).sum(axis=1) / flat.size
     return float(eces.mean()), float(np.quantile(eces, quantile))
 
 

@@ -11,6 +11,10 @@ it is no longer a stretch.
 :func:`forgetting_comparison` scores stacked networks (one per seed) on
 every test example with and without the factors and returns the paired
 differences of :mod:`dropoutlib.experiments.compare`;
+:func:`mode_scores` scores them in one mode only (on the training set,
+say); :func:`flip_counts` lists which predictions the forgotten factors
+flip, per direction and per test example, for the case where so few flip
+that an interval over the mean error sits on zero;
 :func:`saturated_fraction` counts the sigmoid outputs that the forgotten
 factors push against 0 or 1.
 """
@@ -18,17 +22,28 @@ factors push against 0 or 1.
 from __future__ import annotations
 
 import math
-from typing import Any, Collection, Sequence
+from typing import Any, Collection, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
+from scipy import stats
 
 from dropoutlib.experiments.calibration import scores_from_logits
 from dropoutlib.experiments.compare import paired_difference
 from dropoutlib.experiments.mlp import Params, mlp_apply, mlp_forward
 
-__all__ = ["SCORES", "forgetting_comparison", "forgotten_factor", "saturated_fraction", "test_rates"]
+__all__ = [
+    "SCORES",
+    "FlipCounts",
+    "flip_counts",
+    "forgetting_comparison",
+    "forgotten_factor",
+    "mode_scores",
+    "saturated_fraction",
+    "test_rates",
+]
 
 SCORES = ("error", "loss", "overconfidence")
 
@@ -50,6 +65,25 @@ def forgotten_factor(rates: Sequence[float], forgotten: Collection[int]) -> floa
 def _stacked_logits(params: Params, x: ArrayLike, rates: Sequence[float], activation: str) -> jax.Array:
     run = lambda p: mlp_apply(p, x, rates=rates, inverted=False, activation=activation)  # noqa: E731
     return jax.vmap(run)(params)
+
+
+def mode_scores(
+    params: Params,
+    x: ArrayLike,
+    labels: ArrayLike,
+    rates: Sequence[float],
+    forgotten: Collection[int] = (),
+    *,
+    activation: str = "relu",
+) -> dict[str, np.ndarray]:
+    """Per-seed, per-example scores of direct-dropout nets with the ``forgotten`` layers' factors left out.
+
+    ``params`` are stacked over seeds; returns the arrays of
+    :func:`~dropoutlib.experiments.calibration.scores_from_logits`, shape
+    ``(seeds, examples)``. With nothing forgotten these are the nets as
+    they should be deployed (each layer's input scaled by its ``q``).
+    """
+    return scores_from_logits(_stacked_logits(params, x, test_rates(rates, forgotten), activation), labels)
 
 
 def forgetting_comparison(
@@ -79,8 +113,8 @@ def forgetting_comparison(
       modes, the compounded factor, and for each score the paired difference
       forgotten minus with-factor.
     """
-    ok = scores_from_logits(_stacked_logits(params, x, test_rates(rates), activation), labels)
-    bad = scores_from_logits(_stacked_logits(params, x, test_rates(rates, forgotten), activation), labels)
+    ok = mode_scores(params, x, labels, rates, activation=activation)
+    bad = mode_scores(params, x, labels, rates, forgotten, activation=activation)
     result: dict[str, Any] = {"ok": ok, "bad": bad, "factor": forgotten_factor(rates, forgotten)}
     for score in SCORES:
         result[score] = paired_difference(bad[score], ok[score], **kwargs)
@@ -108,3 +142,61 @@ def saturated_fraction(
     run = lambda p: mlp_forward(p, x, rates=used, inverted=False, activation="sigmoid")[1][hidden_layer]  # noqa: E731
     h = jax.vmap(run)(params)
     return float(jnp.mean((h < margin) | (h > 1.0 - margin)))
+
+
+class FlipCounts(NamedTuple):
+    """Which predictions change between two paired set-ups, per direction and per example.
+
+    ``right_to_wrong`` and ``wrong_to_right`` count (seed, example) pairs;
+    ``examples`` counts the distinct examples with at least one flip;
+    ``examples_worse`` and ``examples_better`` those whose flips, summed
+    over seeds, go on balance from right to wrong or back.
+    """
+
+    right_to_wrong: int
+    wrong_to_right: int
+    examples: int
+    examples_worse: int
+    examples_better: int
+
+    def share_worse(self, confidence: float = 0.95) -> tuple[float, float, float]:
+        """The share of examples that changed on balance for the worse, with an exact interval.
+
+        Among the ``m = examples_worse + examples_better`` examples whose
+        flips do not cancel, ``examples_worse ~ Binomial(m, theta)``; with no
+        systematic effect in either direction ``theta = 1/2`` (the sign test,
+        with the test example as the unit, since the test set is what is
+        sampled). Returns ``(share, low, high)`` with the Clopper-Pearson
+        interval; one that covers 1/2 means the direction is not resolved.
+        ``(nan, 0, 1)`` when no example changed.
+        """
+        m = self.examples_worse + self.examples_better
+        if m == 0:
+            return float("nan"), 0.0, 1.0
+        ci = stats.binomtest(self.examples_worse, m).proportion_ci(confidence, method="exact")
+        return self.examples_worse / m, float(ci.low), float(ci.high)
+
+
+def flip_counts(error_a: ArrayLike, error_b: ArrayLike) -> FlipCounts:
+    """Count the flips from set-up A to set-up B: ``error_*`` are 0/1 arrays of shape ``(seeds, examples)``.
+
+    A right-to-wrong flip is ``error_a = 0, error_b = 1`` at one (seed,
+    example). Where an error difference rests on a handful of flips, the
+    bootstrap interval over its mean has a lower (or upper) end that sits
+    on zero for lattice reasons; these counts say what the interval cannot.
+    """
+    a = np.asarray(error_a, np.float64)
+    b = np.asarray(error_b, np.float64)
+    if a.shape != b.shape or a.ndim != 2:
+        raise ValueError(f"need paired 0/1 errors of shape (seeds, examples), got {a.shape} and {b.shape}")
+    if not np.all(np.isin(a, (0.0, 1.0)) & np.isin(b, (0.0, 1.0))):
+        raise ValueError("errors must be 0 or 1")
+    d = b - a
+    net = d.sum(axis=0)  # per example, over seeds
+    return FlipCounts(
+        right_to_wrong=int(np.sum(d > 0)),
+        wrong_to_right=int(np.sum(d < 0)),
+        examples=int(np.sum(np.any(d != 0, axis=0))),
+        examples_worse=int(np.sum(net > 0)),
+        examples_better=int(np.sum(net < 0)),
+    )

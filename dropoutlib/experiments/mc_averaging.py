@@ -10,6 +10,13 @@ paired comparison can cover seeds and test examples) and a rule that can
 say "no ``k`` qualifies": :func:`first_sustained` returns ``None`` then,
 where ``argmax`` over a boolean array would silently return the first index.
 
+"As good as" is an equivalence claim. "Not detectably worse" (the interval
+does not lie above zero) cannot support it: it rewards low power, since a
+smaller test set gives wider intervals and an earlier "match".
+:func:`within_margin` is the equivalence rule: the interval of the paired
+difference lies inside ``(-margin, +margin)``, which at a 95 % interval is
+the two one-sided tests at 2.5 % each.
+
 The thinned networks' probabilities are kept as logarithms: in float32 a
 confident thinned network gives the true class a probability of exactly 0
 now and then, and the log loss of ``k = 1`` would be infinite. With
@@ -18,7 +25,7 @@ now and then, and the log loss of ``k = 1`` would be infinite. With
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -27,7 +34,7 @@ from jax.typing import ArrayLike
 
 from dropoutlib.experiments.mlp import Params, mlp_apply
 
-__all__ = ["first_sustained", "mc_log_probs", "running_log_mean_at", "scores_at"]
+__all__ = ["first_sustained", "mc_log_probs", "running_log_mean_at", "scores_at", "within_margin"]
 
 
 def mc_log_probs(
@@ -100,3 +107,18 @@ def first_sustained(ks: Sequence[int], ok: Sequence[bool]) -> int | None:
             break
         k_from = int(k)
     return k_from
+
+
+def within_margin(difference: Any, margin: float) -> bool:
+    """Equivalence within ``margin``: ``-margin < difference.low`` and ``difference.high < margin``.
+
+    ``difference`` is a :class:`~dropoutlib.experiments.compare.PairedDifference`
+    (anything with ``.low`` and ``.high``), in the units of ``margin``. An
+    interval at level ``1 - 2 alpha`` inside the margin rejects both
+    "A is worse by ``margin`` or more" and "A is better by ``margin`` or
+    more" at level ``alpha`` each (two one-sided tests). A wide interval
+    fails it: low power cannot pass for a match.
+    """
+    if not margin > 0:
+        raise ValueError(f"margin must be positive, got {margin!r}")
+    return bool(-margin < difference.low and difference.high < margin)
