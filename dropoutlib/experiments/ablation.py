@@ -168,7 +168,7 @@ def ablation_scores(
 
     Args:
       params: a trained grid, leaves with leading axes ``(seeds, variants)``
-        (as :func:`dropoutlib.experiments.train.sweep` returns with
+        (as :func:`dropoutlib.experiments.sweep` returns with
         ``grid_shape=(seeds, variants)``).
       split: the examples to score (``.x``, ``.y``).
       fractions: fractions ``f`` of every hidden layer's units to remove.

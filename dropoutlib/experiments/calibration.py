@@ -19,7 +19,7 @@ Two questions about a classifier's probabilities, beyond its error rate:
   unfamiliar inputs above familiar ones? The area under the ROC curve is the
   probability that a random unfamiliar input scores higher than a random
   familiar one, ties counting one half; it equals the Mann-Whitney statistic
-  ``U / (n_in n_out)`` (:func:`scipy.stats.mannwhitneyu` computes ``U``).
+  ``U / (n_in n_out)`` (``scipy.stats.mannwhitneyu`` computes ``U``).
 
 The book compares set-ups **paired** (same seeds, same test examples) with
 intervals that cover the seeds and the finite test set, as

@@ -107,8 +107,8 @@ def forgetting_comparison(
       kwargs: passed to :func:`~dropoutlib.experiments.compare.paired_difference`.
 
     Returns:
-      ``{"ok": scores, "bad": scores, "factor": float, "error": d, "loss": d,
-      "overconfidence": d}``: the per-seed, per-example scores of
+      A dict with keys ``"ok"``, ``"bad"``, ``"factor"``, ``"error"``,
+      ``"loss"`` and ``"overconfidence"``: the per-seed, per-example scores of
       :func:`~dropoutlib.experiments.calibration.scores_from_logits` in both
       modes, the compounded factor, and for each score the paired difference
       forgotten minus with-factor.

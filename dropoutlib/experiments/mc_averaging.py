@@ -49,7 +49,7 @@ def mc_log_probs(
 ) -> jax.Array:
     """Log class probabilities of ``n_samples`` thinned networks, ``(n_samples, examples, classes)``.
 
-    The logarithm of :func:`~dropoutlib.experiments.ensemble.mc_dropout_probs`
+    The logarithm of :func:`~dropoutlib.experiments.mc_dropout_probs`
     with the same masks (sample ``t`` uses ``fold_in(key, t)``), computed with
     ``log_softmax`` so that no probability underflows to ``log 0``.
     """

@@ -47,7 +47,7 @@ def resplit(
 
     The test examples are the first ``round(n * test_fraction)`` of the
     permutation ``default_rng(test_seed).permutation(n)``, the rule of
-    :func:`~dropoutlib.experiments.data.split_and_standardize`, so they do
+    :func:`~dropoutlib.experiments.split_and_standardize`, so they do
     not depend on ``split_seed``. The other examples are permuted by
     ``default_rng([test_seed, split_seed])``; the first
     ``round(n * val_fraction)`` are the validation split, the rest the

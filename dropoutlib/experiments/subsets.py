@@ -14,7 +14,7 @@ and all runs are scored on the **same** held-out images:
   pool, in that random order, when ``train_size`` is None);
 * every pixel is standardized with the mean and standard deviation of the
   run's own training images (a pixel constant there is only shifted), as
-  :func:`dropoutlib.experiments.data.split_and_standardize` does, so no
+  :func:`dropoutlib.experiments.split_and_standardize` does, so no
   statistic of the test images or of the unused pool reaches training.
 
 With ``split_seed=0`` and ``n_test=718`` the test set is exactly the
@@ -38,7 +38,7 @@ then report it twice).
 :func:`train_runs` trains several set-ups on every run, paired: all set-ups
 of run ``r`` get the key ``jax.random.key(r)``, hence the same initial
 weights, minibatches and dropout keys (see
-:func:`~dropoutlib.experiments.train.hyper_variants`), and one vmapped
+:func:`~dropoutlib.experiments.hyper_variants`), and one vmapped
 sweep per kind of noise. :func:`network_outputs` gives the trained networks'
 test-mode logits and hidden activations on the test images.
 """
@@ -116,7 +116,7 @@ class Runs(NamedTuple):
     """Set-ups trained on several runs: parameters and curves with leading axes ``(runs, set-ups)``.
 
     ``curves[name]`` has shape ``(runs, set-ups, evaluations)`` (the
-    metrics of :func:`~dropoutlib.experiments.train.sweep`), and
+    metrics of :func:`~dropoutlib.experiments.sweep`), and
     ``curves["step"]`` the steps of the evaluations; ``test`` is the common
     test set, ``names`` the set-ups in order.
     """

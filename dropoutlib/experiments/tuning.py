@@ -8,7 +8,7 @@ protocol gives each set-up its own best learning rate and stopping step,
 chosen on data that the comparison does not score:
 
 1. :func:`sweep_scored` trains a grid (every set-up at every candidate
-   learning rate) like :func:`~dropoutlib.experiments.train.sweep`, and at
+   learning rate) like :func:`~dropoutlib.experiments.sweep`, and at
    every evaluation (each ``eval_every`` steps) it also keeps every
    configuration's per-example **test** scores;
 2. :func:`choose_on_validation` picks, for each set-up of each run, the
@@ -98,9 +98,9 @@ def sweep_scored(
     *,
     grid_shape: Sequence[int] | None = None,
 ) -> ScoredSweep:
-    """Train a batch of configurations like :func:`~dropoutlib.experiments.train.sweep`, keeping test scores.
+    """Train a batch of configurations like :func:`~dropoutlib.experiments.sweep`, keeping test scores.
 
-    The training is :func:`~dropoutlib.experiments.train.sweep`'s own (the
+    The training is :func:`~dropoutlib.experiments.sweep`'s own (the
     same compiled initialization and training segments), so ``curves`` are
     identical to ``sweep(...).curves``. After each segment of
     ``config.eval_every`` steps every configuration is also scored on each

@@ -1,7 +1,7 @@
 """The weights of trained networks: where they start, how large they grow, where max-norm holds them.
 
 Three quantities, all computed from parameters (with any leading grid axes,
-as :func:`~dropoutlib.experiments.train.sweep` returns them):
+as :func:`~dropoutlib.experiments.sweep` returns them):
 
 * the **Frobenius norm of all weight matrices together**,
   ``sqrt(sum_l ||W_l||_F^2)`` (biases excluded): the ``weight_norm`` metric
