@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import dropoutlib.experiments as dx
-from dropoutlib.experiments import stability
+from dropoutlib.experiments import layer_rates, stability
 
 FROZEN_BIAS = [{"w": 1.0, "b": 0.0}]  # a read-out without bias: its Hessian is E[a a^T]
 
@@ -102,6 +102,18 @@ def test_stability_is_monotone_in_the_learning_rate(readout):
     ok = np.asarray(jax.jit(jax.vmap(lambda lr: stability.run_is_stable(keys[0], one, x, y, lr, **run)))(lrs))
     assert ok[0] and not ok[-1]
     assert np.all(np.diff(ok.astype(int)) <= 0), ok
+
+
+def test_a_loss_that_grows_but_stays_finite_counts_as_unstable(readout):
+    x, y, keys, params = readout
+    one = jax.tree.map(lambda leaf: leaf[0], params)
+    edge = stability.predicted_edge(x, 0.0, "none")
+    run = dict(rates=[0.0], inverted=True, loss="squared", steps=100, factors=FROZEN_BIAS)
+    assert bool(stability.run_is_stable(keys[0], one, x, y, 0.95 * edge, **run))
+    assert not bool(stability.run_is_stable(keys[0], one, x, y, 1.05 * edge, **run))
+    final, _ = layer_rates.sgd(keys[0], one, x, y, learning_rate=1.05 * edge, **run)
+    after = layer_rates.squared_error(dx.mlp_apply(final, x), y)
+    assert np.isfinite(float(after))  # the run did not blow up: only the comparison of losses flags it
 
 
 def test_a_bracket_that_misses_the_edge_is_an_error(readout):
