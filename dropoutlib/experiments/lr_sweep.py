@@ -100,8 +100,9 @@ class Shifted:
 
     ``disagreements`` counts (seed, point) pairs where exactly one of the two
     runs diverged. ``largest`` is the paired difference of largest magnitude
-    among the points where no run of either curve diverged (None if there is none);
-    ``detectable`` counts those points whose interval excludes zero.
+    among the points where no run of either curve diverged (None if there is none),
+    found at grid point ``largest_at`` of curve B; ``detectable`` counts those
+    points whose interval excludes zero.
     """
 
     shift: int
@@ -109,6 +110,7 @@ class Shifted:
     disagreements: int
     detectable: int
     largest: PairedDifference | None
+    largest_at: int | None
 
 
 def shifted_comparison(
@@ -126,13 +128,14 @@ def shifted_comparison(
     n = errors_a.shape[1]
     js = [j for j in range(n) if 0 <= j + shift < n]
     disagreements = sum(int(np.sum(failed_a[:, j + shift] != failed_b[:, j])) for j in js)
-    diffs = []
+    diffs = {}
     for j in js:
         if failed_a[:, j + shift].any() or failed_b[:, j].any():
             continue
-        diffs.append(paired_difference(errors_a[:, j + shift], errors_b[:, j], n_resamples=n_resamples))
-    largest = max(diffs, key=lambda d: abs(d.mean)) if diffs else None
-    return Shifted(shift, len(js), disagreements, sum(d.excludes_zero for d in diffs), largest)
+        diffs[j] = paired_difference(errors_a[:, j + shift], errors_b[:, j], n_resamples=n_resamples)
+    at = max(diffs, key=lambda j: abs(diffs[j].mean)) if diffs else None
+    detectable = sum(d.excludes_zero for d in diffs.values())
+    return Shifted(shift, len(js), disagreements, detectable, diffs.get(at), at)
 
 
 def evaluate(result: Any, data: Any, hypers: Any, config: Any) -> dict[str, np.ndarray]:

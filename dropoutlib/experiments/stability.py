@@ -58,6 +58,7 @@ __all__ = [
     "expected_second_moment",
     "largest_stable_lr",
     "largest_stable_lr_batch",
+    "mask_averaged_sharpness",
     "predicted_edge",
     "run_is_stable",
     "top_hessian_eigenvalue",
@@ -275,3 +276,41 @@ def top_hessian_eigenvalue(
     scale = norm(v)
     v = jax.tree.map(lambda leaf: leaf / scale, v)
     return sum(jnp.sum(a * b) for a, b in zip(jax.tree.leaves(v), jax.tree.leaves(hvp(v))))
+
+
+@functools.partial(jax.jit, static_argnames=("inverted", "loss", "masks", "iterations"))
+def mask_averaged_sharpness(
+    keys: jax.Array,
+    params: Params,
+    x: jax.Array,
+    y: jax.Array,
+    rates: jax.Array,
+    *,
+    inverted: bool,
+    loss: str = "cross_entropy",
+    masks: int = 4,
+    iterations: int = 30,
+) -> jax.Array:
+    """``lambda_max`` of the training loss's Hessian averaged over ``masks`` masks, for a batch of nets.
+
+    ``keys`` and every leaf of ``params`` carry a leading axis of nets;
+    ``rates`` holds one drop rate per layer, shared. Net ``i`` averages its
+    loss over the masks ``split(keys[i], masks)`` and runs
+    :func:`top_hessian_eigenvalue` from a start drawn from ``keys[i]``.
+    ``2 / lambda_max`` is then the edge that the curvature predicts at these
+    weights.
+    """
+    objective = LOSSES[loss]
+
+    def one(key: jax.Array, p: Params) -> jax.Array:
+        mask_keys = jax.random.split(key, masks)
+
+        def averaged(q: Params) -> jax.Array:
+            def single(k: jax.Array) -> jax.Array:
+                return objective(mlp_apply(q, x, key=k, rates=list(rates), inverted=inverted, train=True), y)
+
+            return jnp.mean(jax.vmap(single)(mask_keys))
+
+        return top_hessian_eigenvalue(averaged, p, key=jax.random.fold_in(key, 1), iterations=iterations)
+
+    return jax.vmap(one)(keys, params)
