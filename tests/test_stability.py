@@ -150,3 +150,20 @@ def test_edge_ratio_recovers_a_known_ratio_and_widens_by_the_resolution():
     assert low < 0.25 < high
     exact_ratio, exact_low, exact_high = stability.edge_ratio(a, a, b, b)
     assert exact_low / low == pytest.approx(width**2, rel=1e-9) and high / exact_high == pytest.approx(width**2, rel=1e-9)
+
+
+def test_mask_averaged_sharpness_of_a_readout_is_lambda_max_of_the_moment(readout):
+    # A read-out with its bias: the Hessian in each output's (w, b) is E[a~ a~^T], a~ = (a, 1).
+    x, y, keys, params = readout
+
+    def augmented(rate):
+        moment = np.asarray(stability.expected_second_moment(x, rate, "inverted"), float)
+        mean = np.asarray(x, float).mean(axis=0)  # E[m/q] = 1: the dropped input keeps its mean
+        return np.block([[moment, mean[:, None]], [mean[None, :], np.ones((1, 1))]])
+
+    exact = stability.mask_averaged_sharpness(keys, params, x, y, jnp.array([0.0]), inverted=True,
+                                              loss="squared", masks=1, iterations=100)
+    np.testing.assert_allclose(exact, np.linalg.eigvalsh(augmented(0.0))[-1], rtol=1e-3)
+    averaged = stability.mask_averaged_sharpness(keys, params, x, y, jnp.array([0.5]), inverted=True,
+                                                 loss="squared", masks=32, iterations=100)
+    np.testing.assert_allclose(averaged, np.linalg.eigvalsh(augmented(0.5))[-1], rtol=0.03)
