@@ -12,8 +12,16 @@ import pytest
 
 import dropoutlib.experiments as dx
 from dropoutlib.experiments.reparam import direct_params_from_inverted
-from dropoutlib.experiments.selection import choose_by_validation
-from dropoutlib.experiments.weights import initial_params, unit_norms, units_at_bound, weight_norm
+from dropoutlib.experiments.selection import choose_by_validation, on_grid_edge
+from dropoutlib.experiments.weights import (
+    initial_params,
+    layer_norms,
+    runaway,
+    unit_norms,
+    units_at_bound,
+    weight_norm,
+    weights_at_test_time,
+)
 
 tr = importlib.import_module("dropoutlib.experiments.train")  # the module; dx.train is the function
 
@@ -52,6 +60,51 @@ def test_weight_norm_and_unit_norms_by_hand():
     np.testing.assert_allclose(unit_norms(params)[0], [5.0, 1.0])
     assert [int(n) for n in units_at_bound(params, 2.0)] == [1, 1]  # 5 >= 2 and 2 >= 2; 1 < 2
     assert [int(n) for n in units_at_bound(params, 5.0 * (1 + 1e-6))] == [1, 0]  # within rtol of the bound
+
+
+def test_layer_norms_by_hand():
+    params = [{"w": np.array([[3.0, 0.0], [4.0, 0.0]]), "b": np.ones(2)}, {"w": np.array([[1.0], [1.0]]), "b": np.zeros(1)}]
+    norms = layer_norms(params)
+    assert [float(n) for n in norms] == pytest.approx([5.0, math.sqrt(2)])
+    assert float(np.sqrt(sum(n**2 for n in norms))) == pytest.approx(weight_norm(params))
+
+
+def test_weights_at_test_time_scale_direct_nets_by_q():
+    params = [{"w": np.full((2, 3), 2.0), "b": np.ones(3)}, {"w": np.full((3, 1), 4.0), "b": np.ones(1)}]
+    same = weights_at_test_time(params, [0.2, 0.5], inverted=True)
+    np.testing.assert_array_equal(same[1]["w"], params[1]["w"])
+    scaled = weights_at_test_time(params, [0.2, 0.5], inverted=False)
+    np.testing.assert_allclose(scaled[0]["w"], 1.6)  # q = 0.8
+    np.testing.assert_allclose(scaled[1]["w"], 2.0)  # q = 0.5
+    np.testing.assert_array_equal(scaled[1]["b"], params[1]["b"])  # biases untouched
+    with pytest.raises(ValueError, match="one rate per layer"):
+        weights_at_test_time(params, [0.2], inverted=False)
+    with pytest.raises(ValueError, match="rates"):
+        weights_at_test_time(params, [0.2, 1.0], inverted=False)
+
+
+def test_direct_net_at_test_time_equals_its_test_time_weights(digits):
+    # A direct-dropout net at test time computes a plain net with weights q W.
+    config = SMALL._replace(inverted=False)
+    hyper = dx.Hyper(rate_input=0.2, rate_hidden=0.5)
+    result = dx.train(jax.random.key(0), digits, hyper, config)
+    plain = weights_at_test_time(result.params, [0.2, 0.5], inverted=False)
+    x = digits.test.x[:50]
+    direct_out = dx.mlp_apply(result.params, x, rates=[0.2, 0.5], train=False, inverted=False)
+    plain_out = dx.mlp_apply(plain, x, train=False)
+    np.testing.assert_allclose(direct_out, plain_out, rtol=1e-5, atol=1e-5)
+
+
+def test_runaway_counts_growth_above_the_factor_and_nan():
+    start = np.array([1.0, 1.0, 2.0, 2.0])
+    end = np.array([2.9, 3.1, 6.0, np.nan])
+    np.testing.assert_array_equal(runaway(start, end), [False, True, False, True])
+    np.testing.assert_array_equal(runaway(start, end, factor=5.0), [False, False, False, True])
+    np.testing.assert_array_equal(runaway(1.0, np.inf), True)
+    with pytest.raises(ValueError, match="exceed 1"):
+        runaway(start, end, factor=1.0)
+    with pytest.raises(ValueError, match="positive"):
+        runaway(np.array([0.0]), np.array([1.0]))
 
 
 def test_units_at_bound_after_projection_and_not_before(digits):
@@ -177,3 +230,25 @@ def test_choose_by_validation_rejects_bad_input():
         choose_by_validation(np.array([[np.nan, 0.1]]), np.zeros((1, 2)), {"a": [0, 1]})
     with pytest.raises(ValueError, match="column indices"):
         choose_by_validation(np.zeros((2, 3)), np.zeros((2, 3)), {"a": [3]})
+
+
+def test_on_grid_edge_names_the_ends():
+    grid = [{"l2": a, "l1": b} for a, b in [(3e-4, 1e-4), (1e-3, 3e-5), (1e-3, 1e-4), (1e-3, 3e-4), (3e-3, 3e-5), (3e-3, 1e-4)]]
+    assert on_grid_edge(grid, 2) == []  # l2 = 1e-3 between 3e-4 and 3e-3, l1 = 1e-4 between 3e-5 and 3e-4
+    assert on_grid_edge(grid, 1) == ["l2", "l1"]  # smallest l2 at l1 = 3e-5, smallest l1 at l2 = 1e-3
+    square = [{"a": a, "b": b} for a in (1.0, 2.0, 3.0) for b in (1.0, 2.0, 3.0)]
+    assert on_grid_edge(square, 4) == [] and on_grid_edge(square, 3) == ["b"]  # (2, 2) and (2, 1)
+    assert on_grid_edge(square, 1) == ["a"] and on_grid_edge(square, 8) == ["a", "b"]
+    assert on_grid_edge(grid, 0) == ["l2", "l1"]  # alone on its l1 line: nothing on either side
+    assert on_grid_edge(grid, 5) == ["l2", "l1"]
+    one = [{"c": 1.0, "l2": 0.0}, {"c": 2.0, "l2": 0.0}, {"c": 3.0, "l2": 0.0}]
+    assert on_grid_edge(one, 1) == [] and on_grid_edge(one, 2) == ["c"]  # l2 never searched
+
+
+def test_on_grid_edge_rejects_bad_input():
+    with pytest.raises(ValueError, match="empty"):
+        on_grid_edge([], 0)
+    with pytest.raises(ValueError, match="same hyperparameters"):
+        on_grid_edge([{"a": 1.0}, {"b": 1.0}], 0)
+    with pytest.raises(ValueError, match="index"):
+        on_grid_edge([{"a": 1.0}], 1)

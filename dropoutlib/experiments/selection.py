@@ -10,6 +10,10 @@ Validation errors of a few hundred images are multiples of ``1 / n_val``
 averaged over seeds, so two settings often tie exactly; the tie goes to the
 lower mean validation loss (a continuous score), and only then to the
 setting listed first.
+
+A choice at the end of a grid says less than one inside it: the best value
+may lie beyond the values tried. :func:`on_grid_edge` names the
+hyperparameters along which the chosen setting sits at an end.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["choose_by_validation"]
+__all__ = ["choose_by_validation", "on_grid_edge"]
 
 
 def choose_by_validation(
@@ -55,3 +59,39 @@ def choose_by_validation(
         # Lexicographic: error first, then loss, then the order given.
         chosen[name] = min(columns, key=lambda c: (mean_error[c], mean_loss[c], columns.index(c)))
     return chosen
+
+
+def on_grid_edge(grid: Sequence[Mapping[str, float]], chosen: int) -> list[str]:
+    """The hyperparameters along which setting ``chosen`` sits at an end of its grid.
+
+    Args:
+      grid: one mapping per setting, hyperparameter name -> value (every
+        mapping with the same names), e.g. ``[{"l2": 1e-3, "l1": 3e-5}, ...]``;
+        the grid need not be a full Cartesian product.
+      chosen: the index of the chosen setting in ``grid``.
+
+    Returns:
+      The names, in the order of the mappings, of the hyperparameters that
+      vary in the grid and along which the chosen setting is the smallest or
+      the largest value among the settings that agree with it on every other
+      varying hyperparameter (its line along that name). A line holding the
+      chosen setting alone counts: nothing was tried on either side.
+      Hyperparameters that take one value in the whole grid were not searched
+      and are not reported.
+    """
+    if not grid:
+        raise ValueError("the grid is empty")
+    names = list(grid[0])
+    if any(list(g) != names for g in grid):
+        raise ValueError("every setting of the grid must name the same hyperparameters, in the same order")
+    if not 0 <= chosen < len(grid):
+        raise ValueError(f"chosen must index the grid of {len(grid)} settings, got {chosen!r}")
+    varying = [n for n in names if len({float(g[n]) for g in grid}) > 1]
+    edges = []
+    for name in varying:
+        others = [n for n in varying if n != name]
+        line = [float(g[name]) for g in grid if all(float(g[o]) == float(grid[chosen][o]) for o in others)]
+        value = float(grid[chosen][name])
+        if value <= min(line) or value >= max(line):
+            edges.append(name)
+    return edges

@@ -16,7 +16,14 @@ as :func:`~dropoutlib.experiments.sweep` returns them):
 A growth factor ``||W_T|| / ||W_0||`` compares a run with its own start. Its
 per-layer version is invariant under the direct/inverted reparametrization
 ``W_l = V_l / q_l`` (both norms scale by ``1/q_l``); the total mixes layers
-with different ``q_l`` and is invariant only approximately.
+with different ``q_l`` and is not. Totals are therefore compared in one
+stated coordinate system, the **test-time weights** (:func:`weights_at_test_time`):
+the matrices the network multiplies its unscaled inputs by at test time,
+``W_l`` for a plain or an inverted-dropout net, ``q_l W_l`` for a direct one.
+In those coordinates, equal weights mean the same test-time function.
+
+A **runaway** (:func:`runaway`) is a run whose norm ends above ``factor``
+times its start, or is no longer finite: a yes/no outcome per run.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from dropoutlib.experiments.data import Dataset
 from dropoutlib.experiments.mlp import Params
 from dropoutlib.experiments.train import Hyper, TrainConfig, _init_compiled, check_hyper
 
-__all__ = ["initial_params", "unit_norms", "units_at_bound", "weight_norm"]
+__all__ = ["initial_params", "layer_norms", "runaway", "unit_norms", "units_at_bound", "weight_norm", "weights_at_test_time"]
 
 
 def initial_params(
@@ -61,6 +68,45 @@ def weight_norm(params: Params) -> np.ndarray:
     """``sqrt(sum_l ||W_l||_F^2)`` over the weight matrices (not biases), one value per grid entry."""
     squares = [np.sum(np.asarray(layer["w"], np.float64) ** 2, axis=(-2, -1)) for layer in params]
     return np.sqrt(sum(squares))
+
+
+def layer_norms(params: Params) -> list[np.ndarray]:
+    """Per layer, the Frobenius norm ``||W_l||_F`` of its weight matrix, one value per grid entry."""
+    return [np.sqrt(np.sum(np.asarray(layer["w"], np.float64) ** 2, axis=(-2, -1))) for layer in params]
+
+
+def weights_at_test_time(params: Params, rates: Sequence[float], *, inverted: bool) -> Params:
+    """The weights as the network applies them at test time, layer by layer.
+
+    An inverted-dropout (or plain) net multiplies its unscaled inputs by
+    ``W_l`` at test time: returned unchanged. A direct-dropout net multiplies
+    them by ``q_l W_l``, with ``q_l = 1 - rates[l]`` the keep probability of
+    layer ``l``'s input: returned scaled. Two nets whose test-time weights
+    (and biases) are equal compute the same test-time function. Biases are
+    left alone.
+    """
+    if len(rates) != len(params):
+        raise ValueError(f"need one rate per layer ({len(params)}), got {len(rates)}")
+    keep = [1.0 - float(r) for r in rates]
+    if not all(0.0 < q <= 1.0 for q in keep):
+        raise ValueError(f"rates must lie in [0, 1), got {list(rates)}")
+    if inverted:
+        return [dict(layer) for layer in params]
+    return [{**layer, "w": np.asarray(layer["w"]) * q} for layer, q in zip(params, keep)]
+
+
+def runaway(start: Any, end: Any, factor: float = 3.0) -> np.ndarray:
+    """``True`` where a norm ended above ``factor`` times its start, or is NaN or infinite.
+
+    The comparison is written as ``not (end <= factor * start)`` so that a
+    diverged run, whose norm is NaN, counts as a runaway.
+    """
+    if not factor > 1.0:
+        raise ValueError(f"a runaway factor must exceed 1, got {factor!r}")
+    start, end = np.asarray(start, np.float64), np.asarray(end, np.float64)
+    if np.any(~np.isfinite(start)) or np.any(start <= 0):
+        raise ValueError("start norms must be positive and finite")
+    return ~(end <= factor * start)
 
 
 def unit_norms(params: Params) -> list[np.ndarray]:
