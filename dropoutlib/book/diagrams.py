@@ -9,7 +9,7 @@ passes through. One minibatch step therefore trains up to ``B`` different
 thinned networks, each on one example, and averages their gradients.
 
 :func:`minibatch_masks` draws exactly the masks that
-:func:`dropoutlib.experiments.mlp.mlp_forward` applies in training (layer
+:func:`dropoutlib.experiments.mlp_forward` applies in training (layer
 ``l``'s mask is ``keep_mask(fold_in(key, l), rates[l], (B, n_l))``, the
 mask :func:`dropoutlib.dropout` draws for a ``(B, n_l)`` input);
 :func:`draw_network` draws a network and, given one row of those masks, its
@@ -43,7 +43,7 @@ def minibatch_masks(key: jax.Array, sizes: Sequence[int], rates: Sequence[float]
     ``sizes`` are the layer sizes of the MLP (input first, output last) and
     ``rates`` the drop rates of the layers that are dropped, one per layer
     except the output (input first), as in
-    :func:`~dropoutlib.experiments.mlp.mlp_forward`. Returns one bool array
+    :func:`~dropoutlib.experiments.mlp_forward`. Returns one bool array
     of shape ``(batch, sizes[l])`` per dropped layer ``l``; True = kept.
     """
     if len(rates) != len(sizes) - 1:

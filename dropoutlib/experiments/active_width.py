@@ -4,10 +4,10 @@ A sweep over layer widths would recompile for every width. Instead every
 network is built at one configured width ``W`` and runs with only its first
 ``m`` hidden units active (``Hyper.hidden_units``; the forward pass zeroes
 units ``m..W-1`` after the activation, see
-:func:`~dropoutlib.experiments.mlp.mlp_forward`). The *forward pass* then
+:func:`~dropoutlib.experiments.mlp_forward`). The *forward pass* then
 computes exactly what a network of width ``m`` computes with the same
 active weights. The *initialization* must match too:
-:func:`~dropoutlib.experiments.mlp.init_mlp` draws He-normal weights with
+:func:`~dropoutlib.experiments.init_mlp` draws He-normal weights with
 variance ``2 / fan_in``, and a layer that reads a hidden layer has fan-in
 ``W`` in the padded network but ``m`` in the narrow one. Left alone, every
 such layer (the second hidden layer as much as the output layer) would
@@ -38,7 +38,7 @@ __all__ = ["active_count", "fit_init_to_active_units"]
 def active_count(active_units: ArrayLike, width: int) -> jnp.ndarray:
     """How many of ``width`` units are active: ``#{i < width : i < active_units}``.
 
-    This is the rule of :func:`~dropoutlib.experiments.mlp.mlp_forward`'s
+    This is the rule of :func:`~dropoutlib.experiments.mlp_forward`'s
     ``active_units`` (``ceil(active_units)``, at most ``width``), as a float.
     """
     return jnp.sum(jnp.arange(width) < jnp.asarray(active_units, jnp.float32)).astype(jnp.float32)
@@ -48,7 +48,7 @@ def fit_init_to_active_units(params: Params, active_units: ArrayLike) -> Params:
     """Rescale a fresh He-normal initialization so that it is the narrow network's.
 
     Args:
-      params: parameters from :func:`~dropoutlib.experiments.mlp.init_mlp`
+      params: parameters from :func:`~dropoutlib.experiments.init_mlp`
         (one ``{"w", "b"}`` dict per layer, weights ``(fan_in, fan_out)``).
       active_units: the number of active units per hidden layer (may be
         traced, may be ``inf``).

@@ -4,7 +4,7 @@ A claim such as "retaining half of the hidden units beats retaining a fifth"
 is about dropout, not about one particular training set. The runs that test
 it should therefore differ in their training data as well as in their
 seeds. :func:`resplit_digits` keeps the **test** images fixed (those of
-:func:`~dropoutlib.experiments.data.load_digits` with ``seed=test_seed``)
+:func:`~dropoutlib.experiments.load_digits` with ``seed=test_seed``)
 and deals the remaining images into validation and training afresh for
 every ``split_seed``. Run ``r`` uses split ``r`` and seed ``r``; every
 set-up compared within run ``r`` shares its data, initialization, batch

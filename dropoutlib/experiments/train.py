@@ -198,7 +198,7 @@ def penalized_loss(
     """Train-mode cross-entropy plus :func:`~dropoutlib.experiments.mlp.weight_penalty`.
 
     ``model`` holds the remaining keyword arguments of
-    :func:`~dropoutlib.experiments.mlp.mlp_forward` (``inverted``,
+    :func:`~dropoutlib.experiments.mlp_forward` (``inverted``,
     ``activation``, ``impl``, ``noise``, ``active_units``).
     """
     logits = mlp_apply(params, x, key=key, rates=rates, train=True, **model)
