@@ -109,6 +109,19 @@ def test_sweep_runs_pairs_the_variants_of_a_run():
     np.testing.assert_allclose(result.curves["val_acc"][1, 1, 0], single.curves["val_acc"], atol=1e-6)
 
 
+def test_sweep_runs_with_per_run_variants_at_their_own_learning_rates():
+    # Run r's variants come from a function of r; learning_rates=None keeps each
+    # variant's own rate: a candidate axis of length 1.
+    rate = {3: 0.05, 4: 0.02}
+    variants = lambda r: [dx.Hyper(learning_rate=rate[r]), dx.Hyper(rate_hidden=0.5, learning_rate=0.1)]
+    data = lambda r: resplit_digits(split_seed=r, train_size=100)
+    result = tuning.sweep_runs([3, 4], variants, None, SMALL, data)
+    assert result.test_correct.shape == (2, 2, 1, 3, 359)
+    for i, r in enumerate((3, 4)):
+        single = dx.train(jax.random.key(r), data(r), dx.Hyper(learning_rate=rate[r]), SMALL)
+        np.testing.assert_allclose(result.curves["val_acc"][i, 0, 0], single.curves["val_acc"], atol=1e-6)
+
+
 # ---------------------------------------------------------------- choose_on_validation
 def synthetic(val_acc, val_loss, steps=(10, 20, 30)):
     val_acc, val_loss = np.asarray(val_acc, float), np.asarray(val_loss, float)

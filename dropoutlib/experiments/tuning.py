@@ -150,8 +150,8 @@ def stack_runs(runs: Sequence[ScoredSweep]) -> ScoredSweep:
 
 def sweep_runs(
     runs: Sequence[int],
-    variants: Sequence[Hyper],
-    learning_rates: Sequence[float],
+    variants: Sequence[Hyper] | Callable[[int], Sequence[Hyper]],
+    learning_rates: Sequence[float] | None,
     config: TrainConfig,
     data_for: Callable[[int], Dataset],
 ) -> ScoredSweep:
@@ -162,12 +162,19 @@ def sweep_runs(
     variants are paired (same initialization, batches and dropout masks).
     One :func:`sweep_scored` call per run; with data of equal shapes they all
     reuse one compiled program.
+
+    ``variants`` may also be a function of the run ``r`` (the same number of
+    variants in every run), and ``learning_rates`` may be ``None``: then each
+    variant trains at its own ``learning_rate`` only (a candidate axis of
+    length 1), for instance the rate that run chose in an earlier sweep.
     """
-    grid = [v._replace(learning_rate=float(lr)) for v in variants for lr in learning_rates]
     results = []
     for r in runs:
+        run_variants = list(variants(r) if callable(variants) else variants)
+        rates = [None] if learning_rates is None else [float(lr) for lr in learning_rates]
+        grid = [v if lr is None else v._replace(learning_rate=lr) for v in run_variants for lr in rates]
         keys, hypers, _ = hyper_variants([r], grid)
-        results.append(sweep_scored(keys, data_for(r), hypers, config, grid_shape=(len(variants), len(learning_rates))))
+        results.append(sweep_scored(keys, data_for(r), hypers, config, grid_shape=(len(run_variants), len(rates))))
     return stack_runs(results)
 
 
