@@ -39,9 +39,9 @@ def choose_by_validation(
       groups: method name -> the setting indices (columns) of its grid.
 
     Returns:
-      A dict from each method's name to its chosen column: the lowest mean
-      error over seeds, ties broken by the lowest mean loss, then by the
-      position in the group.
+      A dict from each method's name to its chosen column, the one with the
+      lowest mean error over seeds (ties broken by the lowest mean loss, then
+      by the position in the group).
     """
     error = np.asarray(val_error, np.float64)
     loss = np.asarray(val_loss, np.float64)

@@ -58,7 +58,7 @@ class ScoredSweep(NamedTuple):
     """Learning curves plus the per-example test scores at every evaluation.
 
     ``curves[name]`` has shape ``grid_shape + (n_evals,)`` (the metrics of
-    :data:`~dropoutlib.experiments.train.METRICS`); ``test_correct`` and
+    ``dropoutlib.experiments.train.METRICS``); ``test_correct`` and
     ``test_loss`` have shape ``grid_shape + (n_evals, n_test)``: 1.0 where
     the configuration classifies test example ``i`` correctly after
     ``steps[e]`` steps, and its cross-entropy there. ``steps`` has shape
