@@ -45,3 +45,26 @@ def test_no_chapter_glues_a_different_verdict():
             match = re.fullmatch(r"verdict_(C\d+)", name)
             if match:
                 assert value == CLAIMS[match.group(1)].verdict, f"{path.name} glues {name} = {value!r}"
+
+
+PAGES_THAT_QUOTE = [AUDIT, nbtools.REPO / "intro.md"]
+
+
+def verdicts_stated_by_hand(text: str) -> list[str]:
+    """Places where a claim is named with a colon ("C4: ...") but its verdict is not the glued one."""
+    found = []
+    for match in re.finditer(r"\bC(\d+)\)?: ", text):
+        rest = text[match.end():match.end() + 80]
+        if not re.match(rf"\{{glue:text\}}`[\w/.]*::verdict_C{match.group(1)}\b", rest):
+            found.append(text[match.start():match.end() + 40].replace("\n", " "))
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES_THAT_QUOTE, ids=lambda p: p.name)
+def test_pages_that_name_a_claim_quote_its_glued_verdict(page):
+    assert not verdicts_stated_by_hand(page.read_text()), verdicts_stated_by_hand(page.read_text())
+
+
+def test_a_verdict_written_by_hand_is_found():
+    assert verdicts_stated_by_hand("5. *Boost.* C7: does not hold as stated")
+    assert not verdicts_stated_by_hand("C7: {glue:text}`05_learning_rate.ipynb::verdict_C7:s`")
