@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dropoutlib.book.goals import median_interval, resolve
+from dropoutlib.book.goals import describe, median_interval, resolve
 
 
 def test_fifteen_rounds_give_order_statistics_4_and_12():
@@ -54,3 +54,16 @@ def test_resolve_uses_the_median_interval_when_rounds_are_stored():
     assert resolve(stats, 1.1) == ("met", 1.01, pytest.approx(1.05))
     assert resolve(stats, 1.0)[0] == "missed"
     assert resolve(stats, 1.03)[0] == "undetermined"
+
+
+def test_describe_says_what_was_judged():
+    spans = {"median": 1.9, "min": 0.49, "max": 9.27}
+    assert describe(spans, 1.3) == (
+        "not resolved by this measurement: its rounds (0.49 to 9.27) span the goal")
+    assert describe({"median": 1.01, "min": 1.0, "max": 1.02}, 1.03) == (
+        "met: all its rounds (1.00 to 1.02) are within it")
+    assert describe({"median": 1.2, "min": 1.1, "max": 1.3}, 1.03) == (
+        "missed: all its rounds (1.10 to 1.30) are beyond it")
+    rounds = {**spans, "rounds": [0.49] + [1.0] * 13 + [9.27]}
+    assert describe(rounds, 1.3) == (
+        "met: the 95 % interval for its median (1.00 to 1.00) is within it")
