@@ -26,7 +26,7 @@ from __future__ import annotations
 from math import comb
 from typing import Mapping, Sequence
 
-__all__ = ["judge", "median_interval", "quotient_bounds", "resolve"]
+__all__ = ["describe", "judge", "median_interval", "quotient_bounds", "resolve"]
 
 
 def judge(stats: Mapping[str, float], goal: float, *, at_most: bool = True) -> tuple[str, str]:
@@ -101,3 +101,22 @@ def resolve(stats: Mapping[str, object], goal: float, *, at_most: bool = True,
     else:
         verdict = "met" if low >= goal else "missed" if high < goal else "undetermined"
     return verdict, low, high
+
+
+def describe(stats: Mapping[str, object], goal: float, *, at_most: bool = True,
+             digits: int = 2) -> str:
+    """The verdict of :func:`resolve` in words, with the interval it was judged on.
+
+    For example "not resolved by this measurement: its rounds (0.49 to 9.27)
+    span the goal", or "met: all its rounds (1.00 to 1.02) are within it".
+    """
+    verdict, low, high = resolve(stats, goal, at_most=at_most)
+    span = f"{low:.{digits}f} to {high:.{digits}f}"
+    if stats.get("rounds"):
+        what, are = f"the 95 % interval for its median ({span})", "is"
+    else:
+        what, are = f"its rounds ({span})", "are"
+    if verdict == "undetermined":
+        return f"not resolved by this measurement: {what} {'contains' if are == 'is' else 'span'} the goal"
+    where = "within" if verdict == "met" else "beyond"
+    return f"{verdict}: {'' if are == 'is' else 'all '}{what} {are} {where} it"
