@@ -158,7 +158,8 @@ def measure(dtype_name: str, log2n: int, repeats: int) -> tuple[list[dict], dict
             line += f"  fwd+bwd {fb['ms']['median']:9.3f} ms ({fb['ratio']['median']:6.2f}x copy)"
         print(line, flush=True)
     versus = {
-        mode: spread([p / h for p, h in zip(times[("philox", mode)], times[("hash", mode)])], 3)
+        mode: spread([p / h for p, h in zip(times[("philox", mode)], times[("hash", mode)])], 3,
+                     rounds=True)
         for mode in ("fwd", "fwdbwd")
     }
     print(f"{dtype_name:>9} 2^{log2n} philox / hash: fwd {versus['fwd']}, fwd+bwd {versus['fwdbwd']}", flush=True)

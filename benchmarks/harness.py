@@ -12,10 +12,10 @@
   least ``min_seconds`` (after one untimed call), so timer resolution and
   dispatch jitter are small against it.
 * **Page faults.** Each sample also counts the process's minor page faults
-  per call (``getrusage``). XLA allocates a program's temporary buffers
-  afresh for every call; when the allocator maps them from the operating
-  system, every page is faulted in and zeroed again on each call, which
-  costs time that no cost model of the program shows.
+  per call (``getrusage``). When a call's buffers (its output or its
+  temporaries) are mapped fresh from the operating system, every page is
+  faulted in and zeroed on that call, which costs time that no cost model of
+  the program shows; the counts say how many pages that was.
 * **What ran where.** :func:`machine_info` records the CPU model, the cores
   this process may use, the versions of jax, jaxlib, flax, equinox, optax and
   torch, torch's thread count and ``XLA_FLAGS``.
@@ -121,18 +121,24 @@ def interleaved(samplers: Mapping[str, Callable[[], float]], repeats: int) -> di
     return times
 
 
-def spread(values: list[float], digits: int = 4) -> dict[str, float]:
-    """``{"min", "median", "max"}`` of ``values``, rounded."""
-    return {
+def spread(values: list[float], digits: int = 4, *, rounds: bool = False) -> dict[str, Any]:
+    """``{"min", "median", "max"}`` of ``values``, rounded; with ``rounds``, also every value."""
+    out: dict[str, Any] = {
         "min": round(min(values), digits),
         "median": round(statistics.median(values), digits),
         "max": round(max(values), digits),
     }
+    if rounds:
+        out["rounds"] = [round(value, digits) for value in values]
+    return out
 
 
 def summarize(times: list[float], reference: list[float]) -> dict[str, dict[str, float]]:
-    """Milliseconds and per-round ratios to ``reference`` (same rounds), each as min/median/max."""
+    """Milliseconds and per-round ratios to ``reference`` (same rounds), each as min/median/max.
+
+    The ratios keep every round's value as well (``ratio["rounds"]``, in round order).
+    """
     if len(times) != len(reference):
         raise ValueError(f"{len(times)} samples against {len(reference)} reference samples")
     ratios = [t / r for t, r in zip(times, reference)]
-    return {"ms": spread(times), "ratio": spread(ratios, 3)}
+    return {"ms": spread(times), "ratio": spread(ratios, 3, rounds=True)}

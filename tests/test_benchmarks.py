@@ -23,7 +23,7 @@ def test_ratios_are_taken_round_by_round():
     # so that a drift of the machine between rounds cancels. (The ratio of
     # the two medians would be 3 / 3 = 1 here, not the median ratio, 2.)
     out = summarize([2.0, 3.0, 9.0], [1.0, 3.0, 3.0])
-    assert out["ratio"] == {"min": 1.0, "median": 2.0, "max": 3.0}
+    assert out["ratio"] == {"min": 1.0, "median": 2.0, "max": 3.0, "rounds": [2.0, 1.0, 3.0]}
     assert out["ms"] == {"min": 2.0, "median": 3.0, "max": 9.0}
     assert spread([3.0, 1.0, 2.0]) == {"min": 1.0, "median": 2.0, "max": 3.0}
     with pytest.raises(ValueError, match="2 samples against 3"):
