@@ -15,8 +15,8 @@ with the key bumped by the Weyl constants ``(W_0, W_1)`` between rounds.
 ``hi`` and ``lo`` are the two halves of a 32x32->64-bit product. The low
 half is an ordinary ``uint32`` multiply; the high half is one 64-bit multiply
 of the widened words (:func:`mulhi32`). ``jax.lax.mulhi`` computes the same
-number at the same speed, but in the pinned JAX 0.10.2 it fails to compile
-inside a sharded computation ("Unable to convert MHLO to StableHLO" under
+number (a test checks that the two agree bit for bit), but in the pinned JAX
+0.10.2 it fails to compile inside a sharded computation ("Unable to convert MHLO to StableHLO" under
 the default Shardy partitioner, JAX's own ``philox4x32`` keys included), and
 a mask must work on sharded arrays. Philox
 passes the whole TestU01 BigCrush battery (Salmon et al. 2011), which is its
