@@ -148,3 +148,32 @@ def test_a_figure_cell_shows_one_rich_output(path):
         if len(rich) != 1:
             crowded.append(f"cell {index}: {len(rich)} rich outputs")
     assert not crowded, f"{path.name}: figure cells need exactly one rich output:\n" + "\n".join(crowded)
+
+
+def lines_that_break_inline_math(markdown: str) -> list[str]:
+    """Lines that start with a list marker (``+ ``, ``- ``, ``* ``) inside an open ``$...$``.
+
+    Markdown reads such a line as a new list item, which cuts the formula in
+    two and leaves raw TeX on the page.
+    """
+    found, open_math = [], False
+    for line in markdown.split("\n"):
+        if not line.strip():
+            open_math = False  # inline math does not cross a blank line
+            continue
+        if open_math and re.match(r"\s*[-+*] ", line):
+            found.append(line)
+        open_math ^= line.replace("$$", "").count("$") % 2 == 1
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_markdown_line_starts_a_list_inside_a_formula(path):
+    found = [f"cell {i}: {line}" for i, cell in enumerate(nbtools.read(path).cells) if cell.cell_type == "markdown"
+             for line in lines_that_break_inline_math(cell.source)]
+    assert not found, f"{path.name}: a line inside $...$ starts like a list item:\n" + "\n".join(found)
+
+
+def test_a_formula_broken_by_a_list_marker_is_found():
+    assert lines_that_break_inline_math("is $a + b\n- 2 c$ here")
+    assert not lines_that_break_inline_math("is $a + b -\n2 c$ here\n- a real item")

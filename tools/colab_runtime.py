@@ -63,18 +63,13 @@ def kernel_env(root: Path) -> dict[str, str]:
     }
 
 
-def ensure(root: Path) -> Path:
-    """Build the runtime in ``root`` (once per pytest worker) and return its Python."""
-    python = root / "venv" / "bin" / "python"
-    ready = root / "ready"
-    if ready.exists():
-        return python
-    if not WHEELHOUSE.is_dir():
-        raise FileNotFoundError(f"no wheelhouse at {WHEELHOUSE}: run tools/test.sh, which fills it")
-    if root.exists():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
+_FRESH: set[Path] = set()  # runtimes made fresh in this process (this test session)
+
+
+def _copy_source(root: Path) -> None:
     source = root / "source"
+    if source.exists():
+        shutil.rmtree(source)
     source.mkdir()
     for name in PACKAGE_FILES:
         path = REPO / name
@@ -82,6 +77,34 @@ def ensure(root: Path) -> Path:
             shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(path, source / name)
+
+
+def ensure(root: Path) -> Path:
+    """Build the runtime in ``root`` (once per pytest worker) and return its Python.
+
+    A runtime left by an earlier session is reused for its packages, but it
+    gets a fresh copy of the checkout and loses the dropoutlib the last session
+    installed: otherwise the setup cell would find that stale copy and the
+    notebooks would run against yesterday's library.
+    """
+    python = root / "venv" / "bin" / "python"
+    ready = root / "ready"
+    if ready.exists():
+        if root not in _FRESH:
+            _copy_source(root)
+            env = {**os.environ, **kernel_env(root)}
+            _run(str(python), "-m", "pip", "uninstall", "--quiet", "--yes", "dropoutlib", env=env)
+            probe = subprocess.run([str(python), "-c", "import dropoutlib"], capture_output=True, cwd=root, env=env)
+            if probe.returncode == 0:
+                raise RuntimeError("could not remove the last session's dropoutlib from the runtime")
+            _FRESH.add(root)
+        return python
+    if not WHEELHOUSE.is_dir():
+        raise FileNotFoundError(f"no wheelhouse at {WHEELHOUSE}: run tools/test.sh, which fills it")
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    _copy_source(root)
     _run(sys.executable, "-m", "venv", str(root / "venv"))
     env = {**os.environ, **kernel_env(root)}
     _run(str(python), "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS), env=env)
@@ -101,4 +124,5 @@ def ensure(root: Path) -> Path:
     }
     (kernel_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
     ready.touch()
+    _FRESH.add(root)
     return python
