@@ -9,7 +9,7 @@ images leaks into training.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
@@ -34,6 +34,32 @@ class Dataset(NamedTuple):
     test: Split
 
 
+def checked_split_sizes(
+    x: Any, y: Any, val_fraction: float, test_fraction: float, train_size: int | None
+) -> tuple[np.ndarray, np.ndarray, int, int, int]:
+    """Validate a split request; return ``x`` (float32), ``y``, ``n``, ``n_val``, ``n_test``.
+
+    Shared by every splitter, so that they refuse the same bad requests with
+    the same words: mismatched shapes, a fraction outside (0, 1), a split left
+    empty, a ``train_size`` larger than the training split.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y)
+    if x.ndim != 2 or y.ndim != 1 or x.shape[0] != y.shape[0]:
+        raise ValueError(f"x must be (examples, features) and y (examples,), got shapes {x.shape} and {y.shape}")
+    for name, fraction in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if not 0.0 < fraction < 1.0:
+            raise ValueError(f"{name} must be in (0, 1), got {fraction!r}")
+    n = x.shape[0]
+    n_val, n_test = int(round(n * val_fraction)), int(round(n * test_fraction))
+    n_train = n - n_val - n_test
+    if min(n_val, n_test, n_train) <= 0:
+        raise ValueError(f"splitting {n} examples with val_fraction={val_fraction}, test_fraction={test_fraction} leaves an empty split")
+    if train_size is not None and not 0 < train_size <= n_train:
+        raise ValueError(f"train_size must be in [1, {n_train}], got {train_size!r}")
+    return x, y, n, n_val, n_test
+
+
 def split_and_standardize(
     x: np.ndarray,
     y: np.ndarray,
@@ -51,20 +77,7 @@ def split_and_standardize(
     and scaled by the mean and standard deviation of the (possibly reduced)
     training split; features that are constant there are only shifted.
     """
-    x = np.asarray(x, dtype=np.float32)
-    y = np.asarray(y)
-    if x.ndim != 2 or y.ndim != 1 or x.shape[0] != y.shape[0]:
-        raise ValueError(f"x must be (examples, features) and y (examples,), got shapes {x.shape} and {y.shape}")
-    for name, fraction in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if not 0.0 < fraction < 1.0:
-            raise ValueError(f"{name} must be in (0, 1), got {fraction!r}")
-    n = x.shape[0]
-    n_val, n_test = int(round(n * val_fraction)), int(round(n * test_fraction))
-    n_train = n - n_val - n_test
-    if min(n_val, n_test, n_train) <= 0:
-        raise ValueError(f"splitting {n} examples with val_fraction={val_fraction}, test_fraction={test_fraction} leaves an empty split")
-    if train_size is not None and not 0 < train_size <= n_train:
-        raise ValueError(f"train_size must be in [1, {n_train}], got {train_size!r}")
+    x, y, n, n_val, n_test = checked_split_sizes(x, y, val_fraction, test_fraction, train_size)
 
     order = np.random.default_rng(seed).permutation(n)
     test_idx, val_idx, train_idx = order[:n_test], order[n_test : n_test + n_val], order[n_test + n_val :]

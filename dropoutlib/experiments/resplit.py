@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import jax.numpy as jnp
 
-from dropoutlib.experiments.data import Dataset, Split
+from dropoutlib.experiments.data import Dataset, Split, checked_split_sizes
 
 __all__ = ["resplit", "resplit_digits", "tile_train"]
 
@@ -55,20 +55,7 @@ def resplit(
     Each feature is standardized with the mean and standard deviation of
     the training split (constant features are only shifted).
     """
-    x = np.asarray(x, dtype=np.float32)
-    y = np.asarray(y)
-    if x.ndim != 2 or y.ndim != 1 or x.shape[0] != y.shape[0]:
-        raise ValueError(f"x must be (examples, features) and y (examples,), got shapes {x.shape} and {y.shape}")
-    for name, fraction in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if not 0.0 < fraction < 1.0:
-            raise ValueError(f"{name} must be in (0, 1), got {fraction!r}")
-    n = x.shape[0]
-    n_val, n_test = int(round(n * val_fraction)), int(round(n * test_fraction))
-    n_train = n - n_val - n_test
-    if min(n_val, n_test, n_train) <= 0:
-        raise ValueError(f"splitting {n} examples with val_fraction={val_fraction}, test_fraction={test_fraction} leaves an empty split")
-    if train_size is not None and not 0 < train_size <= n_train:
-        raise ValueError(f"train_size must be in [1, {n_train}], got {train_size!r}")
+    x, y, n, n_val, n_test = checked_split_sizes(x, y, val_fraction, test_fraction, train_size)
     order = np.random.default_rng(test_seed).permutation(n)
     test_idx, rest = order[:n_test], order[n_test:]
     rest = rest[np.random.default_rng([test_seed, split_seed]).permutation(rest.size)]
