@@ -34,6 +34,24 @@ class Dataset(NamedTuple):
     test: Split
 
 
+def standardized_dataset(
+    x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray, test_idx: np.ndarray
+) -> Dataset:
+    """The three splits, every feature standardized with the training split's statistics.
+
+    Each feature is shifted by the training mean and divided by the training
+    standard deviation; features constant on the training split are only shifted.
+    """
+    mean = x[train_idx].mean(axis=0)
+    std = x[train_idx].std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+
+    def split(idx: np.ndarray) -> Split:
+        return Split(jnp.asarray((x[idx] - mean) / std), jnp.asarray(y[idx], dtype=jnp.int32))
+
+    return Dataset(split(train_idx), split(val_idx), split(test_idx))
+
+
 def checked_split_sizes(
     x: Any, y: Any, val_fraction: float, test_fraction: float, train_size: int | None
 ) -> tuple[np.ndarray, np.ndarray, int, int, int]:
@@ -83,14 +101,7 @@ def split_and_standardize(
     test_idx, val_idx, train_idx = order[:n_test], order[n_test : n_test + n_val], order[n_test + n_val :]
     if train_size is not None:
         train_idx = train_idx[:train_size]
-    mean = x[train_idx].mean(axis=0)
-    std = x[train_idx].std(axis=0)
-    std = np.where(std > 0, std, 1.0)
-
-    def split(idx: np.ndarray) -> Split:
-        return Split(jnp.asarray((x[idx] - mean) / std), jnp.asarray(y[idx], dtype=jnp.int32))
-
-    return Dataset(split(train_idx), split(val_idx), split(test_idx))
+    return standardized_dataset(x, y, train_idx, val_idx, test_idx)
 
 
 def load_digits(

@@ -13,7 +13,7 @@ look at that average directly:
 from __future__ import annotations
 
 import itertools
-from typing import Sequence
+from typing import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -24,6 +24,35 @@ from dropoutlib._checks import check_probability
 from dropoutlib.experiments.mlp import Params, mlp_apply
 
 __all__ = ["all_masks", "mask_probabilities", "mc_dropout_probs", "running_mean_error", "sigmoid_unit_ensemble"]
+
+
+def thinned_outputs(
+    key: jax.Array,
+    params: Params,
+    x: ArrayLike,
+    *,
+    rates: Sequence[ArrayLike],
+    n_samples: int,
+    inverted: bool,
+    activation: str,
+    link: Callable[..., jax.Array],
+) -> jax.Array:
+    """``link(logits, axis=-1)`` of ``n_samples`` thinned networks; sample ``s`` uses ``fold_in(key, s)``.
+
+    The one sampler behind :func:`mc_dropout_probs` (``link=softmax``) and
+    :func:`~dropoutlib.experiments.mc_averaging.mc_log_probs` (``log_softmax``),
+    so both see the same masks.
+    """
+    if n_samples < 1:
+        raise ValueError(f"n_samples must be at least 1, got {n_samples!r}")
+
+    def one(sample: jax.Array) -> jax.Array:
+        logits = mlp_apply(
+            params, x, key=jax.random.fold_in(key, sample), rates=rates, inverted=inverted, train=True, activation=activation
+        )
+        return link(logits, axis=-1)
+
+    return jax.lax.map(one, jnp.arange(n_samples))
 
 
 def mc_dropout_probs(
@@ -43,16 +72,8 @@ def mc_dropout_probs(
     averaging (Srivastava et al. 2014, fig. 11), and the spread over it is
     MC dropout's uncertainty estimate (Gal and Ghahramani 2016).
     """
-    if n_samples < 1:
-        raise ValueError(f"n_samples must be at least 1, got {n_samples!r}")
-
-    def one(sample: jax.Array) -> jax.Array:
-        logits = mlp_apply(
-            params, x, key=jax.random.fold_in(key, sample), rates=rates, inverted=inverted, train=True, activation=activation
-        )
-        return jax.nn.softmax(logits, axis=-1)
-
-    return jax.lax.map(one, jnp.arange(n_samples))
+    return thinned_outputs(key, params, x, rates=rates, n_samples=n_samples, inverted=inverted,
+                           activation=activation, link=jax.nn.softmax)
 
 
 def running_mean_error(probs: ArrayLike, labels: ArrayLike) -> np.ndarray:

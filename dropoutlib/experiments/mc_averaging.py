@@ -32,7 +32,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from dropoutlib.experiments.mlp import Params, mlp_apply
+from dropoutlib.experiments.ensemble import thinned_outputs
+from dropoutlib.experiments.mlp import Params
 
 __all__ = ["first_sustained", "mc_log_probs", "running_log_mean_at", "scores_at", "within_margin"]
 
@@ -53,16 +54,8 @@ def mc_log_probs(
     with the same masks (sample ``t`` uses ``fold_in(key, t)``), computed with
     ``log_softmax`` so that no probability underflows to ``log 0``.
     """
-    if n_samples < 1:
-        raise ValueError(f"n_samples must be at least 1, got {n_samples!r}")
-
-    def one(sample: jax.Array) -> jax.Array:
-        logits = mlp_apply(
-            params, x, key=jax.random.fold_in(key, sample), rates=rates, inverted=inverted, train=True, activation=activation
-        )
-        return jax.nn.log_softmax(logits, axis=-1)
-
-    return jax.lax.map(one, jnp.arange(n_samples))
+    return thinned_outputs(key, params, x, rates=rates, n_samples=n_samples, inverted=inverted,
+                           activation=activation, link=jax.nn.log_softmax)
 
 
 def running_log_mean_at(log_probs: ArrayLike, ks: Sequence[int]) -> np.ndarray:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import jax.numpy as jnp
 
-from dropoutlib.experiments.data import Dataset, Split, checked_split_sizes
+from dropoutlib.experiments.data import Dataset, Split, checked_split_sizes, standardized_dataset
 
 __all__ = ["resplit", "resplit_digits", "tile_train"]
 
@@ -62,14 +62,7 @@ def resplit(
     val_idx, train_idx = rest[:n_val], rest[n_val:]
     if train_size is not None:
         train_idx = train_idx[:train_size]
-    mean = x[train_idx].mean(axis=0)
-    std = x[train_idx].std(axis=0)
-    std = np.where(std > 0, std, 1.0)
-
-    def split(idx: np.ndarray) -> Split:
-        return Split(jnp.asarray((x[idx] - mean) / std), jnp.asarray(y[idx], dtype=jnp.int32))
-
-    return Dataset(split(train_idx), split(val_idx), split(test_idx))
+    return standardized_dataset(x, y, train_idx, val_idx, test_idx)
 
 
 def resplit_digits(*, split_seed: int, test_seed: int = 0, train_size: int | None = None) -> Dataset:
